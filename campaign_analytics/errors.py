@@ -1,0 +1,47 @@
+"""Typed domain errors. Each carries a stable ``code``; the API maps codes to HTTP statuses
+in one place (``webapi/errors.py``), so nothing here knows about HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    code = "INTERNAL_ERROR"
+
+    def __init__(self, message: str, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class NotFound(DomainError):
+    code = "NOT_FOUND"
+    resource = "Resource"
+
+    def __init__(self, resource_id: str) -> None:
+        super().__init__(f"{self.resource} {resource_id} not found")
+        self.resource_id = resource_id
+
+
+class WorkspaceNotFound(NotFound):
+    code = "WORKSPACE_NOT_FOUND"
+    resource = "Workspace"
+
+
+class JobNotFound(NotFound):
+    code = "JOB_NOT_FOUND"
+    resource = "Job"
+
+
+class ValidationFailed(DomainError):
+    """``details`` maps a field name to its messages."""
+
+    code = "VALIDATION_ERROR"
+
+    def __init__(self, message: str, details: dict[str, list[str]]) -> None:
+        super().__init__(message, details)
+
+
+class IdempotencyKeyReused(DomainError):
+    code = "IDEMPOTENCY_KEY_REUSED"

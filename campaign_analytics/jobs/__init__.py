@@ -1,0 +1,1 @@
+"""Job state machine, outbox, runner and sweeper; job truth lives in PostgreSQL only."""

@@ -1,0 +1,20 @@
+"""Every job kind, in one table. Adding a kind means adding one line here."""
+
+from __future__ import annotations
+
+from ..diagnostics import run_diagnostic
+from .kinds import JobKind, Queue
+
+KINDS: dict[str, JobKind] = {
+    kind.name: kind
+    for kind in (
+        JobKind("diagnostic", Queue.MAINTENANCE, run_diagnostic),
+    )
+}
+
+
+def get_kind(name: str) -> JobKind:
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise LookupError(f"unknown job kind {name!r}") from None

@@ -1,0 +1,38 @@
+"""What a running job's handler gets: its parameters, a database, and a progress channel."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..db import Database
+from . import store
+from .errors import JobCanceled
+
+PROGRESS_INTERVAL_SECONDS = 1.0
+
+
+@dataclass
+class JobContext:
+    db: Database
+    job_id: str
+    kind: str
+    workspace_id: str | None
+    params: dict[str, Any]
+    attempt: int
+    lease_seconds: int
+    _last_progress: float = field(default=0.0, init=False)
+
+    def report_progress(self, *, force: bool = False, **progress: Any) -> None:
+        """Record progress (at most once a second) and stop if the job was canceled."""
+        now = time.monotonic()
+        if not force and now - self._last_progress < PROGRESS_INTERVAL_SECONDS:
+            return
+        self._last_progress = now
+        with self.db.sessions() as session:
+            owned = store.heartbeat(
+                session, self.job_id, self.attempt, self.lease_seconds, progress
+            )
+        if not owned:
+            raise JobCanceled(self.job_id)

@@ -1,0 +1,170 @@
+"""Every read and write of job rows. Writes made by a running attempt are fenced by
+``attempts``: a worker whose lease was taken over can no longer change the row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from ..errors import JobNotFound
+from ..models import Job
+from ..models.vocabulary import JobStatus
+from ..pagination import DEFAULT_LIMIT, Page, paginate
+
+
+@dataclass(frozen=True)
+class Claim:
+    job_id: str
+    kind: str
+    workspace_id: str | None
+    params: dict[str, Any]
+    attempt: int
+
+
+def get_job(session: Session, workspace_id: str, job_id: str) -> Job:
+    job = session.scalar(select(Job).where(Job.id == job_id, Job.workspace_id == workspace_id))
+    if job is None:
+        raise JobNotFound(job_id)
+    return job
+
+
+def list_jobs(
+    session: Session,
+    workspace_id: str,
+    *,
+    kind: str | None = None,
+    status: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> Page[Job]:
+    query = select(Job).where(Job.workspace_id == workspace_id)
+    if kind:
+        query = query.where(Job.kind == kind)
+    if status:
+        query = query.where(Job.status == status)
+    return paginate(session, query, Job.created_at, Job.id, limit=limit, cursor=cursor)
+
+
+def mark_published(session: Session, job_id: str) -> None:
+    session.execute(update(Job).where(Job.id == job_id).values(published_at=func.now()))
+    session.commit()
+
+
+def claim(session: Session, job_id: str, worker: str, lease_seconds: int) -> Claim | None:
+    """Take the job for one attempt, or None if it is finished or another attempt holds it.
+
+    One UPDATE decides: concurrent claimers serialise on the row lock and the loser's
+    WHERE no longer matches, so a redelivered message becomes a no-op.
+    """
+    lease = timedelta(seconds=lease_seconds)
+    row = session.execute(
+        update(Job)
+        .where(
+            Job.id == job_id,
+            or_(
+                Job.status == JobStatus.QUEUED,
+                and_(Job.status == JobStatus.PROCESSING, Job.lease_expires_at < func.now()),
+            ),
+        )
+        .values(
+            status=JobStatus.PROCESSING,
+            attempts=Job.attempts + 1,
+            started_at=func.coalesce(Job.started_at, func.now()),
+            heartbeat_at=func.now(),
+            lease_expires_at=func.now() + lease,
+            claimed_by=worker,
+            error_code=None,
+            error_message=None,
+        )
+        .returning(Job.id, Job.kind, Job.workspace_id, Job.params, Job.attempts)
+    ).one_or_none()
+    session.commit()
+    return Claim(*row) if row else None
+
+
+def _fenced(job_id: str, attempt: int) -> Any:
+    return and_(Job.id == job_id, Job.attempts == attempt, Job.status == JobStatus.PROCESSING)
+
+
+def heartbeat(
+    session: Session, job_id: str, attempt: int, lease_seconds: int,
+    progress: dict[str, Any] | None = None,
+) -> bool:
+    """Extend the lease (and record progress); False when this attempt no longer owns the job."""
+    values: dict[str, Any] = {
+        "heartbeat_at": func.now(),
+        "lease_expires_at": func.now() + timedelta(seconds=lease_seconds),
+    }
+    if progress is not None:
+        values["progress"] = progress
+    owned = session.execute(
+        update(Job).where(_fenced(job_id, attempt)).values(**values).returning(Job.id)
+    ).one_or_none()
+    session.commit()
+    return owned is not None
+
+
+def complete(session: Session, job_id: str, attempt: int, result: dict[str, Any] | None) -> bool:
+    done = session.execute(
+        update(Job)
+        .where(_fenced(job_id, attempt))
+        .values(
+            status=JobStatus.COMPLETED, result=result, finished_at=func.now(),
+            lease_expires_at=None,
+        )
+        .returning(Job.id)
+    ).one_or_none()
+    session.commit()
+    return done is not None
+
+
+def fail(session: Session, job_id: str, attempt: int, code: str, message: str) -> bool:
+    failed = session.execute(
+        update(Job)
+        .where(_fenced(job_id, attempt))
+        .values(
+            status=JobStatus.FAILED, error_code=code, error_message=message,
+            finished_at=func.now(), lease_expires_at=None,
+        )
+        .returning(Job.id)
+    ).one_or_none()
+    session.commit()
+    return failed is not None
+
+
+def release_for_retry(session: Session, job_id: str, attempt: int, code: str, message: str) -> bool:
+    """Hand the job back as ``queued`` while a delayed retry message is on its way.
+
+    ``published_at`` is set to now so the sweeper waits its redelivery window before
+    publishing again.
+    """
+    released = session.execute(
+        update(Job)
+        .where(_fenced(job_id, attempt))
+        .values(
+            status=JobStatus.QUEUED, error_code=code, error_message=message,
+            lease_expires_at=None, claimed_by=None, published_at=func.now(),
+        )
+        .returning(Job.id)
+    ).one_or_none()
+    session.commit()
+    return released is not None
+
+
+def unfinished_summary(session: Session) -> list[tuple[str, str, int, float]]:
+    """(kind, status, count, age in seconds of the oldest) for queued and processing jobs."""
+    rows = session.execute(
+        select(
+            Job.kind,
+            Job.status,
+            func.count(),
+            func.extract("epoch", func.now() - func.min(Job.created_at)),
+        )
+        .where(Job.status.in_([JobStatus.QUEUED, JobStatus.PROCESSING]))
+        .group_by(Job.kind, Job.status)
+    ).all()
+    return [(kind, status, count, float(age)) for kind, status, count, age in rows]

@@ -1,0 +1,109 @@
+"""Finds jobs that fell between the cracks and puts them back on the broker.
+
+* ``queued`` and never published (the broker was down when the API committed the row),
+  or published long ago and still not started (the message was lost, e.g. Redis restarted);
+* ``processing`` whose lease expired: the worker died. Re-queued until ``job_max_attempts``,
+  then failed with ``JOB_ABANDONED`` so a poison job cannot loop for ever.
+
+``FOR UPDATE SKIP LOCKED`` lets several sweepers (two beats by mistake) run at once
+without taking the same job; publishing twice is harmless because claiming is atomic.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from ..models import Job
+from ..models.vocabulary import JobStatus
+from ..settings import Settings
+from .outbox import Publisher, try_publish
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    requeued: int
+    abandoned: int
+    published: int
+
+
+def sweep(session: Session, publisher: Publisher, settings: Settings) -> SweepReport:
+    abandoned = _abandon_exhausted(session, settings.job_max_attempts)
+    requeued = _requeue_expired(session)
+    published = _publish_stale(session, publisher, settings)
+    if requeued or abandoned or published:
+        log.info("sweeper: requeued=%d abandoned=%d published=%d", requeued, abandoned, published)
+    return SweepReport(requeued, abandoned, published)
+
+
+def _expired_lease() -> object:
+    return and_(Job.status == JobStatus.PROCESSING, Job.lease_expires_at < func.now())
+
+
+def _abandon_exhausted(session: Session, max_attempts: int) -> int:
+    rows = session.execute(
+        update(Job)
+        .where(_expired_lease(), Job.attempts >= max_attempts)
+        .values(
+            status=JobStatus.FAILED,
+            error_code="JOB_ABANDONED",
+            error_message=(
+                f"The job stopped responding {max_attempts} times (its worker died or "
+                "exceeded the time limit); it will not be retried"
+            ),
+            finished_at=func.now(),
+            lease_expires_at=None,
+        )
+        .returning(Job.id)
+    ).all()
+    session.commit()
+    return len(rows)
+
+
+def _requeue_expired(session: Session) -> int:
+    rows = session.execute(
+        update(Job)
+        .where(_expired_lease())
+        .values(status=JobStatus.QUEUED, lease_expires_at=None, claimed_by=None,
+                published_at=None)
+        .returning(Job.id)
+    ).all()
+    session.commit()
+    return len(rows)
+
+
+def _publish_stale(session: Session, publisher: Publisher, settings: Settings) -> int:
+    never_published = and_(
+        Job.published_at.is_(None),
+        Job.created_at < func.now() - timedelta(seconds=settings.job_republish_after_seconds),
+    )
+    lost_in_broker = Job.published_at < func.now() - timedelta(
+        seconds=settings.job_redeliver_after_seconds
+    )
+    requeued_now = and_(Job.published_at.is_(None), Job.attempts > 0)
+    stale = list(
+        session.scalars(
+            select(Job)
+            .where(Job.status == JobStatus.QUEUED, or_(never_published, lost_in_broker,
+                                                       requeued_now))
+            .order_by(Job.created_at)
+            .limit(BATCH)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    published = 0
+    for job in stale:
+        if not try_publish(publisher, job):
+            break  # the broker is down: the next sweep tries again
+        job.published_at = func.now()
+        published += 1
+    session.commit()
+    return published

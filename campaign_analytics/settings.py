@@ -1,0 +1,82 @@
+"""The one settings object, read from the environment once (12-factor).
+
+Every variable is documented in the README's configuration table; nothing else in the
+code base reads ``os.environ`` for configuration.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    app_env: Literal["development", "test", "production"] = "development"
+    secret_key: str = DEV_SECRET_KEY
+    database_url: str | None = None
+    redis_url: str | None = None
+    data_dir: Path = Path("var")
+    port: int = 8000
+    log_level: str = "INFO"
+    # Set for gunicorn with several workers, so /metrics sums them (prometheus-client reads it).
+    prometheus_multiproc_dir: Path | None = None
+
+    web_concurrency: int = Field(2, ge=1)
+    worker_concurrency: int = Field(2, ge=1)
+
+    # Jobs: lease, retries, sweeper.
+    job_lease_seconds: int = Field(30, ge=2)
+    job_max_attempts: int = Field(5, ge=1)
+    job_republish_after_seconds: int = Field(5, ge=1)
+    job_redeliver_after_seconds: int = Field(600, ge=10)
+    sweeper_interval_seconds: float = Field(15, gt=0)
+    retry_backoff_max_seconds: int = Field(300, ge=1)
+
+    # Celery limits. The visibility timeout must outlast both, or Redis hands a running
+    # task to a second worker (see docs/reliability.md).
+    task_soft_time_limit_seconds: int = Field(3300, ge=1)
+    task_time_limit_seconds: int = Field(3600, ge=2)
+    broker_visibility_timeout_seconds: int = Field(7200, ge=60)
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> Settings:
+        if self.app_env == "production" and self.secret_key == DEV_SECRET_KEY:
+            raise ValueError("SECRET_KEY must be set when APP_ENV=production")
+        if self.task_soft_time_limit_seconds >= self.task_time_limit_seconds:
+            raise ValueError("TASK_SOFT_TIME_LIMIT_SECONDS must be below TASK_TIME_LIMIT_SECONDS")
+        longest_hold = self.task_time_limit_seconds + self.retry_backoff_max_seconds
+        if self.broker_visibility_timeout_seconds <= longest_hold:
+            raise ValueError(
+                "BROKER_VISIBILITY_TIMEOUT_SECONDS must exceed TASK_TIME_LIMIT_SECONDS + "
+                f"RETRY_BACKOFF_MAX_SECONDS ({longest_hold})"
+            )
+        if self.job_redeliver_after_seconds <= self.retry_backoff_max_seconds:
+            raise ValueError(
+                "JOB_REDELIVER_AFTER_SECONDS must exceed RETRY_BACKOFF_MAX_SECONDS, or the "
+                "sweeper would republish jobs that are only waiting for their retry"
+            )
+        return self
+
+    def require_database_url(self) -> str:
+        if not self.database_url:
+            raise RuntimeError("DATABASE_URL is not set (campaign-analytics up sets it for you)")
+        return self.database_url
+
+    def require_redis_url(self) -> str:
+        if not self.redis_url:
+            raise RuntimeError("REDIS_URL is not set (campaign-analytics up sets it for you)")
+        return self.redis_url
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use."""
+    return Settings()

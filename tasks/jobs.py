@@ -1,0 +1,30 @@
+"""The one task that runs any job kind; the kind's queue was chosen when it was published."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from sqlalchemy.exc import OperationalError
+
+from campaign_analytics.jobs import runner
+
+from .runtime import database, settings
+
+
+@shared_task(name="jobs.run", bind=True)
+def run_job(self: Any, job_id: str) -> str:
+    config = settings()
+    try:
+        outcome = runner.run(
+            database(), config, job_id,
+            worker=self.request.hostname or "worker",
+            time_limit_errors=(SoftTimeLimitExceeded,),
+        )
+    except OperationalError as exc:  # the database is away before the job could be claimed
+        delay = runner.backoff_seconds(self.request.retries + 1, config.retry_backoff_max_seconds)
+        raise self.retry(exc=exc, countdown=delay, max_retries=config.job_max_attempts) from exc
+    if outcome.retry_in is not None:
+        raise self.retry(countdown=outcome.retry_in, max_retries=None)
+    return outcome.status

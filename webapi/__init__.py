@@ -1,0 +1,38 @@
+"""Flask API: ``create_app`` assembles the application; blueprints live in ``routes/``."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from campaign_analytics.db import Database
+from campaign_analytics.settings import Settings, get_settings
+
+from . import database, errors, metrics
+from .routes import health, jobs, workspaces
+
+BLUEPRINTS = (health.bp, workspaces.bp, jobs.bp)
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    from worker.app import celery_init_app  # worker imports webapi for its entry point
+
+    settings = settings or get_settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=64 * 1024 * 1024)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["settings"] = settings
+
+    db = Database.connect(settings.require_database_url())
+    database.init_app(app, db)
+    errors.init_app(app)
+    metrics.init_app(app)
+    celery_init_app(app, settings, db)
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
+    return app

@@ -1,0 +1,196 @@
+"""Request validation and the OpenAPI 3.1 document, from the same pydantic models.
+
+``@operation`` parses a view's JSON body and query string into its models (any problem →
+``VALIDATION_ERROR`` with per-field details) and records what the document needs. The
+document is assembled from Flask's URL map, so a route cannot exist undocumented.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from flask import Flask, request
+from pydantic import BaseModel, ValidationError
+from pydantic.json_schema import models_json_schema
+
+from .errors import ApiError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+REF_TEMPLATE = "#/components/schemas/{model}"
+
+
+@dataclass(frozen=True)
+class Operation:
+    summary: str
+    response: type[BaseModel] | None
+    status: int = 200
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    tags: tuple[str, ...] = ()
+    errors: tuple[str, ...] = ()
+    paginated: bool = False
+    public: bool = False
+    description: str | None = None
+    extra_responses: dict[str, Any] = field(default_factory=dict)
+
+
+def validation_details(exc: ValidationError) -> dict[str, list[str]]:
+    details: dict[str, list[str]] = {}
+    for error in exc.errors():
+        name = ".".join(str(part) for part in error["loc"]) or "body"
+        details.setdefault(name, []).append(error["msg"])
+    return details
+
+
+def _json_body() -> Any:
+    if not request.is_json:
+        raise ApiError(
+            "INVALID_JSON", "The request body must be JSON (Content-Type: application/json)", 400
+        )
+    try:
+        return json.loads(request.get_data(cache=True) or b"null")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError("INVALID_JSON", f"The request body is not valid JSON: {exc}", 400) from exc
+
+
+def _parse(model: type[BaseModel], data: Any, what: str) -> BaseModel:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ApiError(
+            "VALIDATION_ERROR", f"Invalid {what}", 400, validation_details(exc)
+        ) from exc
+
+
+def operation(summary: str, **options: Any) -> Callable[[F], F]:
+    spec = Operation(summary=summary, **options)
+
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if spec.body is not None:
+                kwargs["body"] = _parse(spec.body, _json_body(), "request body")
+            if spec.query is not None:
+                kwargs["query"] = _parse(spec.query, request.args.to_dict(), "query parameters")
+            return view(*args, **kwargs)
+
+        wrapper.operation = spec  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+_PATH_PARAM = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+
+
+def _envelope(data_schema: dict[str, Any], paginated: bool) -> dict[str, Any]:
+    properties: dict[str, Any] = {"success": {"const": True}, "data": data_schema}
+    if paginated:
+        properties["data"] = {"type": "array", "items": data_schema}
+        properties["next_cursor"] = {"type": ["string", "null"]}
+    return {"type": "object", "required": list(properties), "properties": properties}
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["success", "error"],
+    "properties": {
+        "success": {"const": False},
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "details": {},
+            },
+        },
+    },
+}
+
+
+def _parameters(path: str, spec: Operation, schemas: dict[str, Any]) -> list[dict[str, Any]]:
+    params = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in re.findall(r"{([^}]+)}", path)
+    ]
+    if spec.query is not None:
+        query_schema = spec.query.model_json_schema(ref_template=REF_TEMPLATE)
+        schemas.update(query_schema.pop("$defs", {}))
+        required = set(query_schema.get("required", []))
+        for name, prop in query_schema.get("properties", {}).items():
+            params.append({
+                "name": name, "in": "query", "required": name in required,
+                "description": prop.get("description", ""), "schema": prop,
+            })
+    return params
+
+
+def build_document(app: Flask, *, title: str, version: str) -> dict[str, Any]:
+    operations: list[tuple[str, str, Operation]] = []
+    for rule in app.url_map.iter_rules():
+        spec = getattr(app.view_functions[rule.endpoint], "operation", None)
+        if spec is None:
+            continue
+        path = _PATH_PARAM.sub(r"{\1}", rule.rule)
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            operations.append((path, method.lower(), spec))
+
+    models = {m for _, _, s in operations for m in (s.body, s.response) if m is not None}
+    keys, definitions = models_json_schema(
+        [(model, "serialization") for model in models], ref_template=REF_TEMPLATE
+    )
+    schemas: dict[str, Any] = dict(definitions.get("$defs", {}))
+    schemas["Error"] = ERROR_SCHEMA
+
+    paths: dict[str, dict[str, Any]] = {}
+    for path, method, spec in sorted(operations, key=lambda item: (item[0], item[1])):
+        responses: dict[str, Any] = {}
+        data = keys[(spec.response, "serialization")] if spec.response else {"type": "object"}
+        responses[str(spec.status)] = {
+            "description": spec.summary,
+            "content": {"application/json": {"schema": _envelope(data, spec.paginated)}},
+        }
+        responses.update(spec.extra_responses)
+        error_ref = {"content": {"application/json": {"schema": {"$ref": REF_TEMPLATE.format(
+            model="Error")}}}}
+        for code in ("400", "401", "404", *spec.errors):
+            if code == "401" and spec.public:
+                continue
+            responses.setdefault(code, {"description": f"Error ({code})", **error_ref})
+        entry: dict[str, Any] = {
+            "summary": spec.summary,
+            "operationId": f"{method}_{path}".replace("/", "_").replace("{", "").replace("}", ""),
+            "tags": list(spec.tags),
+            "parameters": _parameters(path, spec, schemas),
+            "responses": responses,
+        }
+        if spec.description:
+            entry["description"] = spec.description
+        if spec.public:
+            entry["security"] = []
+        if spec.body is not None:
+            body_key = (spec.body, "serialization")
+            entry["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": keys[body_key]}},
+            }
+        paths.setdefault(path, {})[method] = entry
+
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version},
+        "servers": [{"url": "/"}],
+        "security": [{"bearerAuth": []}],
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+        },
+    }

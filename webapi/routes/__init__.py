@@ -1,0 +1,1 @@
+"""Blueprints by resource; ``ROUTES`` is the table the app factory registers."""

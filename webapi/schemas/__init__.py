@@ -1,0 +1,1 @@
+"""Pydantic request and response models: they validate requests and generate the OpenAPI."""

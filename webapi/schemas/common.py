@@ -1,0 +1,37 @@
+"""Types shared by every schema."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+from campaign_analytics.pagination import DEFAULT_LIMIT, MAX_LIMIT
+
+
+def _utc_z(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+UtcDatetime = Annotated[datetime, PlainSerializer(_utc_z, return_type=str)]
+
+
+class Strict(BaseModel):
+    """Request models reject unknown fields, so typos are errors, not silent no-ops."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class PageQuery(Strict):
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Page size (max 500)")
+    cursor: str | None = Field(None, description="The next_cursor of the previous page")
+
+
+class ErrorInfo(BaseModel):
+    code: str
+    message: str
+
+
+def dump(model: BaseModel) -> dict[str, Any]:
+    return model.model_dump(mode="json")

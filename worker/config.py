@@ -1,0 +1,54 @@
+"""Celery configuration, built from the settings. Each line answers a known way a Celery
+on Redis system loses or duplicates work (see docs/reliability.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kombu import Queue as KombuQueue
+
+from campaign_analytics.jobs.kinds import Queue
+from campaign_analytics.settings import Settings
+
+from .schedule import beat_schedule
+
+TASK_MODULES = ["tasks.jobs", "tasks.maintenance"]
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    redis_url = settings.require_redis_url()
+    return {
+        "broker_url": redis_url,
+        "broker_connection_retry_on_startup": True,
+        # The API publishes after committing; it must fail fast, not hang, when Redis is down.
+        "broker_connection_timeout": 2,
+        "broker_connection_max_retries": 0,
+        "broker_transport_options": {
+            "visibility_timeout": settings.broker_visibility_timeout_seconds,
+            "socket_connect_timeout": 2,
+            "health_check_interval": 10,
+        },
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        "task_ignore_result": True,
+        "result_backend": None,
+        "task_soft_time_limit": settings.task_soft_time_limit_seconds,
+        "task_time_limit": settings.task_time_limit_seconds,
+        "task_queues": [KombuQueue(queue.value) for queue in Queue],
+        "task_default_queue": Queue.MAINTENANCE.value,
+        "task_create_missing_queues": False,
+        "worker_concurrency": settings.worker_concurrency,
+        "worker_hijack_root_logger": False,
+        "timezone": "UTC",
+        "enable_utc": True,
+        "include": TASK_MODULES,
+        "beat_schedule": beat_schedule(settings),
+        # One beat at a time: RedBeat holds a lock in Redis; a second beat waits for it.
+        "beat_scheduler": "redbeat.RedBeatScheduler",
+        "redbeat_redis_url": redis_url,
+        "redbeat_key_prefix": "campaign-analytics:redbeat",
+        "redbeat_lock_timeout": max(30, int(settings.sweeper_interval_seconds * 5)),
+        "beat_max_loop_interval": max(1, int(settings.sweeper_interval_seconds)),
+    }
