@@ -20,5 +20,6 @@ def run_diagnostic(ctx: JobContext) -> dict[str, Any]:
     step_seconds = float(ctx.params.get("step_seconds", 0))
     for done in range(1, steps + 1):
         time.sleep(step_seconds)
-        ctx.report_progress(done=done, total=steps, percent=round(100 * done / steps, 2))
+        percent = round(100 * done / steps, 2)
+        ctx.report_progress(force=done == steps, done=done, total=steps, percent=percent)
     return {"steps": steps, "completed_by_attempt": ctx.attempt}

@@ -34,6 +34,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_cancel_long_running_tasks_on_connection_loss": True,
         "task_ignore_result": True,
         "result_backend": None,
+        "result_expires": None,  # no results are kept, so beat needs no cleanup task
         "task_soft_time_limit": settings.task_soft_time_limit_seconds,
         "task_time_limit": settings.task_time_limit_seconds,
         "task_queues": [KombuQueue(queue.value) for queue in Queue],
@@ -48,7 +49,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         # One beat at a time: RedBeat holds a lock in Redis; a second beat waits for it.
         "beat_scheduler": "redbeat.RedBeatScheduler",
         "redbeat_redis_url": redis_url,
-        "redbeat_key_prefix": "campaign-analytics:redbeat",
+        "redbeat_key_prefix": "campaign-analytics:redbeat:",
         "redbeat_lock_timeout": max(30, int(settings.sweeper_interval_seconds * 5)),
         "beat_max_loop_interval": max(1, int(settings.sweeper_interval_seconds)),
     }

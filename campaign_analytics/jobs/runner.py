@@ -37,10 +37,10 @@ class _Heartbeat(threading.Thread):
         super().__init__(name=f"heartbeat-{job_id}", daemon=True)
         self._db, self._job_id, self._attempt = db, job_id, attempt
         self._lease_seconds = lease_seconds
-        self._stop = threading.Event()
+        self._stopping = threading.Event()
 
     def run(self) -> None:
-        while not self._stop.wait(self._lease_seconds / 3):
+        while not self._stopping.wait(self._lease_seconds / 3):
             try:
                 with self._db.sessions() as session:
                     if not store.heartbeat(session, self._job_id, self._attempt,
@@ -50,7 +50,7 @@ class _Heartbeat(threading.Thread):
                 log.warning("heartbeat for %s failed: %s", self._job_id, exc)
 
     def stop(self) -> None:
-        self._stop.set()
+        self._stopping.set()
         self.join(timeout=5)
 
 

@@ -1,0 +1,219 @@
+"""Fixtures on real services: a fresh migrated PostgreSQL database per test session, a
+dedicated Redis database number, and real Celery worker / beat processes.
+
+Services come from ``DATABASE_URL`` / ``REDIS_URL`` when set; otherwise from 127.0.0.1:5432
+and :6379 when something listens there; otherwise embedded servers are started. A service
+that cannot be had fails the session loudly: no core test is skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+import redis
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import make_url, update
+
+from campaign_analytics.db import Database, normalize_url
+from campaign_analytics.migrate import upgrade
+from campaign_analytics.models import Job
+from campaign_analytics.settings import Settings
+from campaign_analytics.workspaces import create_workspace
+from tests.processes import CeleryProcess
+
+TEST_REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "13"))
+# Short leases and sweeps so fault tests finish in seconds, not minutes.
+FAST_JOB_SETTINGS: dict[str, Any] = {
+    "app_env": "test",
+    "job_lease_seconds": 3,
+    "job_republish_after_seconds": 1,
+    "sweeper_interval_seconds": 1,
+    "job_max_attempts": 4,
+}
+
+
+def listening(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def embedded_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("embedded")
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url(embedded_dir: Path) -> Iterator[str]:
+    """A URL to the server's maintenance database, used to create and drop ours."""
+    if os.environ.get("DATABASE_URL"):
+        yield normalize_url(os.environ["DATABASE_URL"]).set(database="postgres").render_as_string(
+            hide_password=False
+        )
+    elif listening("127.0.0.1", 5432):
+        yield "postgresql://postgres@127.0.0.1:5432/postgres"
+    else:
+        from campaign_analytics.devstack.embedded import start_postgres
+
+        server = start_postgres(embedded_dir / "postgres")
+        yield server.admin_url
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server_url(embedded_dir: Path) -> Iterator[str]:
+    """A Redis server URL without a database number."""
+    if os.environ.get("REDIS_URL"):
+        parsed = redis.connection.parse_url(os.environ["REDIS_URL"])
+        host, port = parsed.get("host", "127.0.0.1"), parsed.get("port", 6379)
+        yield f"redis://{host}:{port}"
+    elif listening("127.0.0.1", 6379):
+        yield "redis://127.0.0.1:6379"
+    else:
+        from campaign_analytics.devstack.embedded import start_redis
+
+        server = start_redis(embedded_dir / "redis")
+        yield f"redis://127.0.0.1:{server.port}"
+        server.stop()
+
+
+def _psycopg_url(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def database_url(postgres_admin_url: str) -> Iterator[str]:
+    """A database of our own, migrated to head, dropped when the session ends."""
+    name = f"ca_test_{secrets.token_hex(4)}"
+    admin = _psycopg_url(postgres_admin_url)
+    try:
+        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is required for the test suite and is unreachable: {exc}")
+    url = make_url(postgres_admin_url).set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    yield url
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def redis_url(redis_server_url: str) -> str:
+    url = f"{redis_server_url}/{TEST_REDIS_DB}"
+    client = redis.Redis.from_url(url, socket_connect_timeout=2)
+    try:
+        client.flushdb()  # our own database number only: never FLUSHALL
+    except redis.RedisError as exc:
+        pytest.fail(f"Redis is required for the test suite and is unreachable: {exc}")
+    finally:
+        client.close()
+    return url
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, redis_url: str) -> Settings:
+    return Settings(database_url=database_url, redis_url=redis_url, **FAST_JOB_SETTINGS)
+
+
+@pytest.fixture(scope="session")
+def db(database_url: str) -> Iterator[Database]:
+    database = Database.connect(database_url)
+    yield database
+    database.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings) -> Flask:
+    from webapi import create_app
+
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+class Tenant:
+    """A workspace with its key, and request helpers that carry the key."""
+
+    def __init__(self, client: FlaskClient, workspace_id: str, key: str) -> None:
+        self.client, self.id, self.key = client, workspace_id, key
+        self.headers = {"Authorization": f"Bearer {key}"}
+        self.prefix = f"/api/v1/workspaces/{workspace_id}"
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        return self.client.get(self.prefix + path, headers=self.headers, **kwargs)
+
+    def post(self, path: str, json: Any = None, **kwargs: Any) -> Any:
+        return self.client.post(self.prefix + path, json=json, headers=self.headers, **kwargs)
+
+
+@pytest.fixture
+def make_tenant(client: FlaskClient, db: Database) -> Any:
+    def make(name: str = "Tenant", timezone: str = "UTC") -> Tenant:
+        with db.sessions() as session:
+            workspace, key = create_workspace(session, name, timezone)
+        return Tenant(client, workspace.id, key)
+
+    return make
+
+
+@pytest.fixture
+def tenant(make_tenant: Any) -> Tenant:
+    return make_tenant()
+
+
+@pytest.fixture
+def process_env(database_url: str, redis_url: str) -> dict[str, str]:
+    """The environment of worker and beat processes started by a test."""
+    env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+    env.update({key.upper(): str(value) for key, value in FAST_JOB_SETTINGS.items()})
+    env.update(DATABASE_URL=database_url, REDIS_URL=redis_url, LOG_LEVEL="INFO")
+    return env
+
+
+@pytest.fixture
+def quiet_queues(db: Database, redis_url: str) -> None:
+    """Cancel other tests' unfinished jobs and empty our Redis database, so a worker started
+    by this test works on this test's jobs alone."""
+    with db.sessions() as session:
+        session.execute(
+            update(Job).where(Job.status.in_(["queued", "processing"])).values(status="canceled")
+        )
+        session.commit()
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def celery_processes(tmp_path: Path, quiet_queues: None) -> Iterator[Any]:
+    """Starts worker/beat processes (own process groups); all are stopped after the test."""
+    started: list[CeleryProcess] = []
+
+    def start(role: str, env: dict[str, str], name: str | None = None) -> CeleryProcess:
+        process = CeleryProcess.start(role, env, tmp_path, name or f"{role}{len(started)}")
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.stop()

@@ -1,0 +1,91 @@
+"""The sweeper finds jobs that fell between the cracks, against the real database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from campaign_analytics.db import Database
+from campaign_analytics.jobs import sweeper
+from campaign_analytics.models import Job
+from campaign_analytics.settings import Settings
+from tests.conftest import Tenant
+from tests.jobs.helpers import RecordingPublisher, load, set_job, submit
+
+
+def _sweep(db: Database, settings: Settings, publisher: RecordingPublisher) -> None:
+    with db.sessions() as session:
+        sweeper.sweep(session, publisher, settings)
+
+
+def _ago(seconds: float) -> datetime:
+    return datetime.now(UTC) - timedelta(seconds=seconds)
+
+
+def test_a_job_never_published_is_published(db: Database, settings: Settings,
+                                            tenant: Tenant) -> None:
+    job_id = submit(db, tenant.id, publisher=RecordingPublisher(fail=True))
+    assert load(db, job_id).published_at is None
+    set_job(db, job_id, created_at=_ago(5))
+    publisher = RecordingPublisher()
+    _sweep(db, settings, publisher)
+    assert (job_id, "maintenance") in publisher.sent
+    assert load(db, job_id).published_at is not None
+
+
+def test_a_fresh_job_is_left_to_its_own_publish(db: Database, settings: Settings,
+                                               tenant: Tenant) -> None:
+    job_id = submit(db, tenant.id, publisher=RecordingPublisher(fail=True))
+    publisher = RecordingPublisher()
+    _sweep(db, settings.model_copy(update={"job_republish_after_seconds": 60}), publisher)
+    assert job_id not in {sent for sent, _ in publisher.sent}
+
+
+def test_a_message_lost_in_the_broker_is_sent_again(db: Database, settings: Settings,
+                                                   tenant: Tenant) -> None:
+    job_id = submit(db, tenant.id)
+    set_job(db, job_id, published_at=_ago(settings.job_redeliver_after_seconds + 1))
+    publisher = RecordingPublisher()
+    _sweep(db, settings, publisher)
+    assert job_id in {sent for sent, _ in publisher.sent}
+
+
+def test_an_expired_lease_is_requeued_and_republished(db: Database, settings: Settings,
+                                                     tenant: Tenant) -> None:
+    job_id = submit(db, tenant.id)
+    set_job(db, job_id, status="processing", attempts=1, lease_expires_at=_ago(1))
+    publisher = RecordingPublisher()
+    _sweep(db, settings, publisher)
+    job = load(db, job_id)
+    assert job.status == "queued" and job.claimed_by is None
+    assert job_id in {sent for sent, _ in publisher.sent}
+
+
+def test_a_live_lease_is_left_alone(db: Database, settings: Settings, tenant: Tenant) -> None:
+    job_id = submit(db, tenant.id)
+    set_job(db, job_id, status="processing", attempts=1,
+            lease_expires_at=datetime.now(UTC) + timedelta(seconds=30))
+    _sweep(db, settings, RecordingPublisher())
+    assert load(db, job_id).status == "processing"
+
+
+def test_a_job_that_keeps_dying_is_abandoned(db: Database, settings: Settings,
+                                            tenant: Tenant) -> None:
+    job_id = submit(db, tenant.id)
+    set_job(db, job_id, status="processing", attempts=settings.job_max_attempts,
+            lease_expires_at=_ago(1))
+    _sweep(db, settings, RecordingPublisher())
+    job = load(db, job_id)
+    assert (job.status, job.error_code) == ("failed", "JOB_ABANDONED")
+    assert job.finished_at is not None
+
+
+def test_broker_down_leaves_jobs_for_the_next_sweep(db: Database, settings: Settings,
+                                                   tenant: Tenant) -> None:
+    job_id = submit(db, tenant.id, publisher=RecordingPublisher(fail=True))
+    set_job(db, job_id, created_at=_ago(5))
+    _sweep(db, settings, RecordingPublisher(fail=True))
+    with db.sessions() as session:
+        job = session.scalar(select(Job).where(Job.id == job_id))
+        assert job is not None and job.status == "queued" and job.published_at is None

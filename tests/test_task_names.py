@@ -1,0 +1,36 @@
+"""Task names and queues are a contract with messages already in Redis: pinned here."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from campaign_analytics.jobs.catalog import KINDS
+from campaign_analytics.jobs.kinds import Queue
+from worker.publisher import RUN_JOB_TASK
+
+
+def test_task_names_are_pinned(app: Flask) -> None:
+    celery = app.extensions["celery"]
+    celery.loader.import_default_modules()
+    ours = {name for name in celery.tasks if not name.startswith("celery.")}
+    assert ours == {"jobs.run", "maintenance.sweep_jobs"}
+    assert RUN_JOB_TASK == "jobs.run"
+
+
+def test_queues_are_pinned(app: Flask) -> None:
+    celery = app.extensions["celery"]
+    assert {queue.name for queue in celery.conf.task_queues} == {
+        "exports", "analytics", "maintenance",
+    }
+    assert {kind.queue for kind in KINDS.values()} <= set(Queue)
+
+
+def test_reliability_settings(app: Flask) -> None:
+    conf = app.extensions["celery"].conf
+    assert conf.task_acks_late and conf.task_reject_on_worker_lost
+    assert conf.worker_prefetch_multiplier == 1
+    assert conf.task_ignore_result
+    assert conf.timezone == "UTC" and conf.enable_utc
+    visibility = conf.broker_transport_options["visibility_timeout"]
+    assert visibility > conf.task_time_limit
+    assert conf.beat_scheduler == "redbeat.RedBeatScheduler"
