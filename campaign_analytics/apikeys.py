@@ -7,6 +7,7 @@ hash here and lets a request find its key with one indexed lookup.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from datetime import UTC, datetime, timedelta
 
@@ -43,8 +44,9 @@ def authenticate(session: Session, plain: str) -> ApiKey | None:
     """The active key matching ``plain``, or None. Records use at most once a minute."""
     if not plain.startswith(KEY_PREFIX) or len(plain) > 200:
         return None
-    key = session.scalar(select(ApiKey).where(ApiKey.hash == hash_key(plain)))
-    if key is None or not key.is_active:
+    digest = hash_key(plain)
+    key = session.scalar(select(ApiKey).where(ApiKey.hash == digest))
+    if key is None or not hmac.compare_digest(key.hash, digest) or not key.is_active:
         return None
     now = datetime.now(UTC)
     if key.last_used_at is None or now - key.last_used_at > _LAST_USED_RESOLUTION:

@@ -14,6 +14,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"
+MIN_SECRET_KEY_LENGTH = 16
 
 
 class Settings(BaseSettings):
@@ -48,8 +49,13 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Settings:
-        if self.app_env == "production" and self.secret_key == DEV_SECRET_KEY:
-            raise ValueError("SECRET_KEY must be set when APP_ENV=production")
+        if self.app_env == "production" and (
+            self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < MIN_SECRET_KEY_LENGTH
+        ):
+            raise ValueError(
+                f"SECRET_KEY must be set (at least {MIN_SECRET_KEY_LENGTH} characters) "
+                "when APP_ENV=production"
+            )
         if self.task_soft_time_limit_seconds >= self.task_time_limit_seconds:
             raise ValueError("TASK_SOFT_TIME_LIMIT_SECONDS must be below TASK_TIME_LIMIT_SECONDS")
         longest_hold = self.task_time_limit_seconds + self.retry_backoff_max_seconds

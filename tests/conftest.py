@@ -14,6 +14,7 @@ import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -80,9 +81,8 @@ def postgres_admin_url(embedded_dir: Path) -> Iterator[str]:
 def redis_server_url(embedded_dir: Path) -> Iterator[str]:
     """A Redis server URL without a database number."""
     if os.environ.get("REDIS_URL"):
-        parsed = redis.connection.parse_url(os.environ["REDIS_URL"])
-        host, port = parsed.get("host", "127.0.0.1"), parsed.get("port", 6379)
-        yield f"redis://{host}:{port}"
+        # Keep scheme, credentials and host; the database number is ours to choose.
+        yield urlsplit(os.environ["REDIS_URL"])._replace(path="", query="").geturl()
     elif listening("127.0.0.1", 6379):
         yield "redis://127.0.0.1:6379"
     else:

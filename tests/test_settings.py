@@ -12,7 +12,10 @@ from campaign_analytics.settings import Settings
 def test_production_requires_a_secret_key() -> None:
     with pytest.raises(ValidationError, match="SECRET_KEY"):
         Settings(app_env="production")
-    assert Settings(app_env="production", secret_key="s3cr3t").secret_key == "s3cr3t"
+    with pytest.raises(ValidationError, match="SECRET_KEY"):
+        Settings(app_env="production", secret_key="short")
+    key = "a-long-enough-production-key"
+    assert Settings(app_env="production", secret_key=key).secret_key == key
 
 
 def test_visibility_timeout_must_outlast_the_hard_limit_and_backoff() -> None:

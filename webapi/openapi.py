@@ -11,7 +11,7 @@ import functools
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from flask import Flask, request
@@ -37,13 +37,16 @@ class Operation:
     paginated: bool = False
     public: bool = False
     description: str | None = None
-    extra_responses: dict[str, Any] = field(default_factory=dict)
+    # Raw (non-enveloped) responses, such as Prometheus text or this document itself.
+    raw_content_type: str | None = None
 
 
 def validation_details(exc: ValidationError) -> dict[str, list[str]]:
     details: dict[str, list[str]] = {}
     for error in exc.errors():
-        name = ".".join(str(part) for part in error["loc"]) or "body"
+        # Drop union-branch tags such as "function-after[...]": users name fields, not types.
+        parts = [str(part) for part in error["loc"] if "[" not in str(part)]
+        name = ".".join(parts) or "body"
         details.setdefault(name, []).append(error["msg"])
     return details
 
@@ -153,11 +156,12 @@ def build_document(app: Flask, *, title: str, version: str) -> dict[str, Any]:
     for path, method, spec in sorted(operations, key=lambda item: (item[0], item[1])):
         responses: dict[str, Any] = {}
         data = keys[(spec.response, "serialization")] if spec.response else {"type": "object"}
-        responses[str(spec.status)] = {
-            "description": spec.summary,
-            "content": {"application/json": {"schema": _envelope(data, spec.paginated)}},
-        }
-        responses.update(spec.extra_responses)
+        if spec.raw_content_type:
+            raw = {"type": "string"} if spec.raw_content_type.startswith("text/") else data
+            content = {spec.raw_content_type: {"schema": raw}}
+        else:
+            content = {"application/json": {"schema": _envelope(data, spec.paginated)}}
+        responses[str(spec.status)] = {"description": spec.summary, "content": content}
         error_ref = {"content": {"application/json": {"schema": {"$ref": REF_TEMPLATE.format(
             model="Error")}}}}
         for code in ("400", "401", "404", *spec.errors):

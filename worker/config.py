@@ -22,7 +22,6 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "broker_connection_retry_on_startup": True,
         # The API publishes after committing; it must fail fast, not hang, when Redis is down.
         "broker_connection_timeout": 2,
-        "broker_connection_max_retries": 0,
         "broker_transport_options": {
             "visibility_timeout": settings.broker_visibility_timeout_seconds,
             "socket_connect_timeout": 2,

@@ -55,7 +55,7 @@ class _Heartbeat(threading.Thread):
 
 
 def backoff_seconds(attempt: int, cap: int) -> float:
-    """Exponential backoff with full jitter."""
+    """Exponential backoff, jittered to between half and all of the step."""
     return random.uniform(0.5, 1.0) * min(cap, RETRY_BASE_SECONDS * 2 ** (attempt - 1))
 
 
@@ -68,7 +68,8 @@ def run(
     time_limit_errors: tuple[type[BaseException], ...] = (),
 ) -> Outcome:
     with db.sessions() as session:
-        claim = store.claim(session, job_id, worker, settings.job_lease_seconds)
+        claim = store.claim(session, job_id, worker, settings.job_lease_seconds,
+                            settings.job_max_attempts)
     if claim is None:
         log.info("job %s is finished or held by another attempt; nothing to do", job_id)
         return Outcome("skipped")

@@ -54,8 +54,11 @@ def mark_published(session: Session, job_id: str) -> None:
     session.commit()
 
 
-def claim(session: Session, job_id: str, worker: str, lease_seconds: int) -> Claim | None:
-    """Take the job for one attempt, or None if it is finished or another attempt holds it.
+def claim(
+    session: Session, job_id: str, worker: str, lease_seconds: int, max_attempts: int
+) -> Claim | None:
+    """Take the job for one attempt, or None if it is finished, another attempt holds it,
+    or it has used up its attempts (the sweeper then fails it as abandoned).
 
     One UPDATE decides: concurrent claimers serialise on the row lock and the loser's
     WHERE no longer matches, so a redelivered message becomes a no-op.
@@ -65,6 +68,7 @@ def claim(session: Session, job_id: str, worker: str, lease_seconds: int) -> Cla
         update(Job)
         .where(
             Job.id == job_id,
+            Job.attempts < max_attempts,
             or_(
                 Job.status == JobStatus.QUEUED,
                 and_(Job.status == JobStatus.PROCESSING, Job.lease_expires_at < func.now()),

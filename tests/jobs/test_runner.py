@@ -35,11 +35,11 @@ def test_a_superseded_attempt_cannot_write(db: Database, settings: Settings,
                                            tenant: Tenant) -> None:
     job_id = submit(db, tenant.id)
     with db.sessions() as session:
-        old = store.claim(session, job_id, "w1", lease_seconds=30)
+        old = store.claim(session, job_id, "w1", lease_seconds=30, max_attempts=5)
         assert old is not None
     set_job(db, job_id, lease_expires_at=None, status="queued")  # the sweeper took it back
     with db.sessions() as session:
-        new = store.claim(session, job_id, "w2", lease_seconds=30)
+        new = store.claim(session, job_id, "w2", lease_seconds=30, max_attempts=5)
         assert new is not None and new.attempt == old.attempt + 1
         assert not store.complete(session, job_id, old.attempt, {"by": "old"})
         assert not store.heartbeat(session, job_id, old.attempt, 30)
@@ -52,8 +52,8 @@ def test_claim_is_refused_while_another_attempt_holds_the_lease(
 ) -> None:
     job_id = submit(db, tenant.id)
     with db.sessions() as session:
-        assert store.claim(session, job_id, "w1", lease_seconds=30) is not None
-        assert store.claim(session, job_id, "w2", lease_seconds=30) is None
+        assert store.claim(session, job_id, "w1", lease_seconds=30, max_attempts=5) is not None
+        assert store.claim(session, job_id, "w2", lease_seconds=30, max_attempts=5) is None
 
 
 @pytest.fixture
@@ -143,3 +143,11 @@ def test_progress_stops_a_canceled_job(
     job = load(db, job_id)
     assert outcome.status == "canceled"
     assert job.status == "canceled" and job.result is None
+
+
+def test_a_job_out_of_attempts_cannot_be_claimed(db: Database, tenant: Tenant) -> None:
+    job_id = submit(db, tenant.id)
+    set_job(db, job_id, attempts=3)
+    with db.sessions() as session:
+        assert store.claim(session, job_id, "w", lease_seconds=30, max_attempts=3) is None
+        assert store.claim(session, job_id, "w", lease_seconds=30, max_attempts=4) is not None

@@ -1,1 +1,1 @@
-"""Blueprints by resource; ``ROUTES`` is the table the app factory registers."""
+"""Blueprints by resource; ``webapi.BLUEPRINTS`` is the table the app factory registers."""

@@ -48,11 +48,15 @@ def readyz() -> Response:
 
 
 @bp.get("/metrics")
+@operation("Prometheus metrics", response=None, tags=("operations",), public=True,
+           raw_content_type="text/plain")
 def metrics() -> Response:
     return render(database(), _settings().prometheus_multiproc_dir is not None)
 
 
 @bp.get("/api/v1/openapi.json")
+@operation("This OpenAPI 3.1 document", response=None, tags=("operations",), public=True,
+           raw_content_type="application/json")
 def openapi() -> Response:
     document = current_app.extensions.get("openapi")
     if document is None:
