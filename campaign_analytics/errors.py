@@ -45,3 +45,40 @@ class ValidationFailed(DomainError):
 
 class IdempotencyKeyReused(DomainError):
     code = "IDEMPOTENCY_KEY_REUSED"
+
+
+class CampaignNotFound(NotFound):
+    code = "CAMPAIGN_NOT_FOUND"
+    resource = "Campaign"
+
+
+class LeadNotFound(NotFound):
+    code = "LEAD_NOT_FOUND"
+    resource = "Lead"
+
+
+class AccountNotFound(NotFound):
+    code = "ACCOUNT_NOT_FOUND"
+    resource = "Account"
+
+
+class ReplyNotFound(NotFound):
+    code = "REPLY_NOT_FOUND"
+    resource = "Reply"
+
+
+class SuppressionNotFound(NotFound):
+    code = "SUPPRESSION_NOT_FOUND"
+    resource = "Suppression"
+
+
+class InvalidStatusTransition(DomainError):
+    code = "INVALID_STATUS_TRANSITION"
+
+
+class AccountAlreadyExists(DomainError):
+    code = "ACCOUNT_ALREADY_EXISTS"
+
+
+class PayloadTooLarge(DomainError):
+    code = "PAYLOAD_TOO_LARGE"

@@ -10,9 +10,9 @@ from campaign_analytics.db import Database
 from campaign_analytics.settings import Settings, get_settings
 
 from . import database, errors, metrics
-from .routes import health, jobs, workspaces
+from .routes import accounts, campaigns, health, jobs, leads, workspaces
 
-BLUEPRINTS = (health.bp, workspaces.bp, jobs.bp)
+BLUEPRINTS = (health.bp, workspaces.bp, jobs.bp, campaigns.bp, leads.bp, accounts.bp)
 
 
 def create_app(settings: Settings | None = None) -> Flask:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from ..diagnostics import run_diagnostic
+from ..purge import purge_campaign
 from .kinds import JobKind, Queue
 
 KINDS: dict[str, JobKind] = {
     kind.name: kind
     for kind in (
         JobKind("diagnostic", Queue.MAINTENANCE, run_diagnostic),
+        JobKind("campaign_purge", Queue.MAINTENANCE, purge_campaign),
     )
 }
 

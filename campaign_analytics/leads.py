@@ -1,0 +1,232 @@
+"""Leads and their lifecycle (seed 001, SPEC 11.19).
+
+Two transition tables, each defined once: the moves a person may make, and the forward-only
+moves ingestion makes on its own (which never undo a manual ``placed`` or ``lost``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, HttpUrl
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from .campaigns import get_campaign
+from .errors import AccountNotFound, InvalidStatusTransition, LeadNotFound
+from .ids import new_id
+from .models import Lead, SendingAccount
+from .models.vocabulary import LeadStatus, Qualification
+from .pagination import DEFAULT_LIMIT, Page, paginate
+
+S = LeadStatus
+MANUAL_MOVES: Mapping[LeadStatus, frozenset[LeadStatus]] = {
+    S.DISCOVERED: frozenset({S.CONTACTED}),
+    S.CONTACTED: frozenset({S.REPLIED, S.BOUNCED}),
+    S.REPLIED: frozenset({S.PLACED, S.LOST}),
+    S.PLACED: frozenset(),
+    S.LOST: frozenset(),
+    S.BOUNCED: frozenset(),
+}
+
+# What an ingested fact does to its lead: (statuses it moves from, status it moves to).
+AUTO_MOVES: Mapping[str, tuple[frozenset[LeadStatus], LeadStatus]] = {
+    "sent": (frozenset({S.DISCOVERED}), S.CONTACTED),
+    "hard_bounce": (frozenset({S.CONTACTED}), S.BOUNCED),
+    "positive_reply": (frozenset({S.CONTACTED}), S.REPLIED),
+    "negative_reply": (frozenset({S.CONTACTED, S.REPLIED}), S.LOST),
+}
+
+MAX_BULK = 10_000
+
+
+def _check_url(url: str) -> str:
+    HttpUrl(url)  # validates; the caller's spelling is kept as given
+    return url
+
+
+Score = Annotated[float, Field(ge=0, le=1)]
+Url = Annotated[str, Field(max_length=2048), AfterValidator(_check_url)]
+
+
+class LeadFields(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    website_url: Url | None = None
+    website_title: str | None = Field(None, max_length=500)
+    contact_email: EmailStr | None = None
+    quality_score: Score | None = None
+    relevance_score: Score | None = None
+    guest_post_likelihood: Score | None = None
+    source: str | None = Field(None, max_length=100)
+    qualification: Qualification = Qualification.PENDING
+    account_id: str | None = Field(None, max_length=40)
+
+
+class LeadChanges(BaseModel):
+    """Only the fields present change; ``status`` follows the manual lifecycle."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    status: LeadStatus | None = None
+    qualification: Qualification | None = None
+    website_url: Url | None = None
+    website_title: str | None = Field(None, max_length=500)
+    contact_email: EmailStr | None = None
+    quality_score: Score | None = None
+    relevance_score: Score | None = None
+    guest_post_likelihood: Score | None = None
+    source: str | None = Field(None, max_length=100)
+    account_id: str | None = Field(None, max_length=40)
+
+
+def check_move(current: LeadStatus, target: LeadStatus) -> None:
+    """Raise unless a person may move a lead from ``current`` to ``target``."""
+    if target != current and target not in MANUAL_MOVES[current]:
+        allowed = ", ".join(sorted(MANUAL_MOVES[current])) or "none (final status)"
+        raise InvalidStatusTransition(
+            f"A lead cannot move from {current} to {target}; allowed: {allowed}",
+            {"from": current.value, "to": target.value},
+        )
+
+
+def _row(workspace_id: str, campaign_id: str, fields: LeadFields) -> dict[str, object]:
+    now = datetime.now(UTC)
+    values = fields.model_dump()
+    values["contact_email"] = str(fields.contact_email).lower() if fields.contact_email else None
+    qualified = fields.qualification == Qualification.QUALIFIED
+    return {**values, "id": new_id("lead"), "workspace_id": workspace_id,
+            "campaign_id": campaign_id, "status": LeadStatus.DISCOVERED.value,
+            "qualified_at": now if qualified else None, "created_at": now, "updated_at": now}
+
+
+def _known_accounts(session: Session, workspace_id: str, ids: Iterable[str | None]) -> set[str]:
+    wanted = {account_id for account_id in ids if account_id}
+    if not wanted:
+        return set()
+    return set(session.scalars(select(SendingAccount.id).where(
+        SendingAccount.workspace_id == workspace_id, SendingAccount.id.in_(wanted))))
+
+
+def create_leads(
+    session: Session, workspace_id: str, campaign_id: str, items: list[tuple[int, LeadFields]]
+) -> tuple[list[tuple[int, str]], list[tuple[int, str, str]]]:
+    """Insert valid leads in one statement; returns (created [(index, id)], failed)."""
+    get_campaign(session, workspace_id, campaign_id)
+    accounts = _known_accounts(session, workspace_id, (f.account_id for _, f in items))
+    created: list[tuple[int, str]] = []
+    failed: list[tuple[int, str, str]] = []
+    rows = []
+    for index, fields in items:
+        if fields.account_id and fields.account_id not in accounts:
+            failed.append((index, AccountNotFound.code,
+                           f"Account {fields.account_id} not found"))
+            continue
+        row = _row(workspace_id, campaign_id, fields)
+        rows.append(row)
+        created.append((index, str(row["id"])))
+    if rows:
+        session.execute(Lead.__table__.insert(), rows)
+    session.commit()
+    return created, failed
+
+
+def create_lead(session: Session, workspace_id: str, campaign_id: str, fields: LeadFields) -> Lead:
+    created, failed = create_leads(session, workspace_id, campaign_id, [(0, fields)])
+    if failed:
+        raise AccountNotFound(fields.account_id or "")
+    return get_lead(session, workspace_id, campaign_id, created[0][1])
+
+
+def get_lead(session: Session, workspace_id: str, campaign_id: str, lead_id: str) -> Lead:
+    get_campaign(session, workspace_id, campaign_id)
+    lead = session.scalar(select(Lead).where(
+        Lead.id == lead_id, Lead.campaign_id == campaign_id, Lead.workspace_id == workspace_id))
+    if lead is None:
+        raise LeadNotFound(lead_id)
+    return lead
+
+
+def list_leads(
+    session: Session, workspace_id: str, campaign_id: str, *, status: LeadStatus | None = None,
+    limit: int = DEFAULT_LIMIT, cursor: str | None = None,
+) -> Page[Lead]:
+    get_campaign(session, workspace_id, campaign_id)
+    query = select(Lead).where(Lead.campaign_id == campaign_id, Lead.workspace_id == workspace_id)
+    if status is not None:
+        query = query.where(Lead.status == status)
+    return paginate(session, query, Lead.created_at, Lead.id, limit=limit, cursor=cursor)
+
+
+def _apply_status(lead: Lead, target: LeadStatus, now: datetime) -> None:
+    check_move(LeadStatus(lead.status), target)
+    if target != lead.status and target == LeadStatus.PLACED:
+        lead.placed_at = now
+    lead.status = target
+
+
+def _apply_qualification(lead: Lead, qualification: Qualification, now: datetime) -> None:
+    if qualification != lead.qualification:
+        lead.qualified_at = now if qualification == Qualification.QUALIFIED else None
+    lead.qualification = qualification
+
+
+def update_lead(
+    session: Session, workspace_id: str, campaign_id: str, lead_id: str, changes: LeadChanges
+) -> Lead:
+    lead = get_lead(session, workspace_id, campaign_id, lead_id)
+    now = datetime.now(UTC)
+    given = changes.model_dump(exclude_unset=True)
+    if given.get("account_id") and not _known_accounts(session, workspace_id,
+                                                       [given["account_id"]]):
+        raise AccountNotFound(given["account_id"])
+    if changes.status is not None:
+        _apply_status(lead, changes.status, now)
+    if changes.qualification is not None:
+        _apply_qualification(lead, changes.qualification, now)
+    for name, value in given.items():
+        if name in ("status", "qualification"):
+            continue
+        if name == "contact_email" and value is not None:
+            value = str(value).lower()
+        setattr(lead, name, value)
+    session.commit()
+    session.refresh(lead)
+    return lead
+
+
+def bulk_change_status(
+    session: Session, workspace_id: str, campaign_id: str, lead_ids: list[str],
+    target: LeadStatus,
+) -> tuple[list[str], list[tuple[str, str, str]]]:
+    """Move many leads; partial success is normal. Returns (updated ids, failed)."""
+    get_campaign(session, workspace_id, campaign_id)
+    current = dict(session.execute(
+        select(Lead.id, Lead.status).where(
+            Lead.campaign_id == campaign_id, Lead.workspace_id == workspace_id,
+            Lead.id.in_(set(lead_ids)))
+        .with_for_update()
+    ).all())
+    updated: list[str] = []
+    failed: list[tuple[str, str, str]] = []
+    for lead_id in dict.fromkeys(lead_ids):  # each id once, in the caller's order
+        if lead_id not in current:
+            failed.append((lead_id, LeadNotFound.code, f"Lead {lead_id} not found"))
+            continue
+        try:
+            check_move(LeadStatus(current[lead_id]), target)
+        except InvalidStatusTransition as exc:
+            failed.append((lead_id, exc.code, exc.message))
+            continue
+        updated.append(lead_id)
+    moving = [lead_id for lead_id in updated if current[lead_id] != target]
+    if moving:
+        now = datetime.now(UTC)
+        values: dict[str, object] = {"status": target.value, "updated_at": now}
+        if target == LeadStatus.PLACED:
+            values["placed_at"] = now
+        session.execute(update(Lead).where(Lead.id.in_(moving)).values(**values))
+    session.commit()
+    return updated, failed
