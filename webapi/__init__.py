@@ -10,9 +10,11 @@ from campaign_analytics.db import Database
 from campaign_analytics.settings import Settings, get_settings
 
 from . import database, errors, metrics
-from .routes import accounts, campaigns, health, jobs, leads, workspaces
+from .routes import accounts, campaigns, health, ingestion, jobs, leads, workspaces
 
-BLUEPRINTS = (health.bp, workspaces.bp, jobs.bp, campaigns.bp, leads.bp, accounts.bp)
+BLUEPRINTS = (
+    health.bp, workspaces.bp, jobs.bp, campaigns.bp, leads.bp, accounts.bp, ingestion.bp,
+)
 
 
 def create_app(settings: Settings | None = None) -> Flask:

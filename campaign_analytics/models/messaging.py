@@ -94,6 +94,8 @@ class Reply(Base):
         one_of("classified_by", ClassifiedBy),
         Index("ix_replies_campaign_received", "campaign_id", "received_at"),
         Index("ix_replies_lead", "lead_id"),
+        Index("ix_replies_workspace_message", "workspace_id", "message_id"),
+        Index("uq_replies_workspace_event", "workspace_id", "event_external_id", unique=True),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

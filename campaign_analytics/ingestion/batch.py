@@ -1,0 +1,66 @@
+"""One ingestion batch end to end: parse, check references, drop repeats, write."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from .parsing import ParsedEvent, Rejected, parse_event
+from .references import check_references
+from .writer import lock_workspace, write_batch
+
+MAX_EVENTS = 10_000
+
+
+@dataclass
+class BatchResult:
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[tuple[int, str, str]] = field(default_factory=list)
+
+    def add(self, other: BatchResult) -> None:
+        self.accepted += other.accepted
+        self.duplicates += other.duplicates
+        self.rejected += other.rejected
+
+
+def parse_all(
+    raw_events: Sequence[Any], now: datetime, first_index: int = 0
+) -> tuple[list[ParsedEvent], list[tuple[int, str, str]]]:
+    parsed: list[ParsedEvent] = []
+    rejected: list[tuple[int, str, str]] = []
+    for offset, raw in enumerate(raw_events):
+        try:
+            parsed.append(parse_event(first_index + offset, raw, now))
+        except Rejected as exc:
+            rejected.append((first_index + offset, exc.code, exc.message))
+    return parsed, rejected
+
+
+def _first_of_each(events: Sequence[ParsedEvent]) -> tuple[list[ParsedEvent], int]:
+    """A repeated external_id inside one batch is a duplicate too (SPEC 11.17)."""
+    seen: set[str] = set()
+    unique = []
+    for event in events:
+        if event.external_id not in seen:
+            seen.add(event.external_id)
+            unique.append(event)
+    return unique, len(events) - len(unique)
+
+
+def ingest_batch(
+    conn: Connection, workspace_id: str, raw_events: Sequence[Any], *,
+    now: datetime | None = None, first_index: int = 0,
+) -> BatchResult:
+    """Validate and store one batch in the caller's transaction. One bad event never sinks
+    the batch: it is reported with its index and code and the rest are stored."""
+    parsed, rejected = parse_all(raw_events, now or datetime.now(UTC), first_index)
+    lock_workspace(conn, workspace_id)
+    valid, refused = check_references(conn, workspace_id, parsed)
+    unique, repeats = _first_of_each(valid)
+    accepted = write_batch(conn, workspace_id, unique) if unique else 0
+    return BatchResult(accepted, repeats + len(unique) - accepted, sorted(rejected + refused))
