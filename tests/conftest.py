@@ -182,6 +182,16 @@ def tenant(make_tenant: Any) -> Tenant:
 
 
 @pytest.fixture
+def world(tenant: Tenant) -> Any:
+    """A campaign and a sending account in a fresh workspace (see tests/world.py)."""
+    from tests.world import World, next_id
+
+    campaign = tenant.post("/campaigns", json={"name": "World"}).get_json()["data"]["id"]
+    account = tenant.post("/accounts", json={"email": f"s{next_id()}@sender.io"})
+    return World(tenant, campaign, account.get_json()["data"]["id"])
+
+
+@pytest.fixture
 def process_env(database_url: str, redis_url: str) -> dict[str, str]:
     """The environment of worker and beat processes started by a test."""
     env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}

@@ -22,11 +22,6 @@ class BatchResult:
     duplicates: int = 0
     rejected: list[tuple[int, str, str]] = field(default_factory=list)
 
-    def add(self, other: BatchResult) -> None:
-        self.accepted += other.accepted
-        self.duplicates += other.duplicates
-        self.rejected += other.rejected
-
 
 def parse_all(
     raw_events: Sequence[Any], now: datetime, first_index: int = 0

@@ -33,6 +33,13 @@ KNOWN_FIELDS = frozenset({
 })
 
 
+@dataclass(frozen=True)
+class InvalidRecord:
+    """A record a reader could not even decode (say, a line that is not JSON)."""
+
+    message: str
+
+
 class Rejected(Exception):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -137,6 +144,8 @@ def _headers(raw: dict[str, Any]) -> dict[str, str]:
 
 def parse_event(index: int, raw: Any, now: datetime) -> ParsedEvent:
     """One validated event, or ``Rejected`` with the first problem found."""
+    if isinstance(raw, InvalidRecord):
+        raise Rejected("VALIDATION_ERROR", raw.message)
     if not isinstance(raw, dict):
         raise Rejected("VALIDATION_ERROR", "an event must be a JSON object")
     missing = [name for name in REQUIRED_ALWAYS if raw.get(name) in (None, "")]

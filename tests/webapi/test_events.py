@@ -13,7 +13,7 @@ from sqlalchemy import text
 from campaign_analytics.db import Database
 from tests.webapi.test_campaigns import make_campaign
 from tests.webapi.test_errors import assert_error
-from tests.webapi.world import T0, World, count, next_id
+from tests.world import T0, World, count, next_id
 
 
 def test_every_type_is_stored_and_a_resend_stores_nothing(world: World, db: Database) -> None:

@@ -11,7 +11,7 @@ from campaign_analytics.jobs import runner
 from campaign_analytics.settings import Settings
 from tests.conftest import Tenant
 from tests.webapi.test_errors import assert_error
-from tests.webapi.world import World, count
+from tests.world import World, count
 
 
 def _decline(world: World) -> tuple[str, str]:
