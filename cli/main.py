@@ -1,0 +1,19 @@
+"""The ``campaign-analytics`` console script: one click group, one module per command."""
+
+from __future__ import annotations
+
+import click
+
+from .ingest import ingest
+from .up import up
+from .workspace import workspace
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Operate the campaign analytics service: run the dev stack, manage workspaces, load data."""
+
+
+cli.add_command(up)
+cli.add_command(workspace)
+cli.add_command(ingest)
