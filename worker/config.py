@@ -49,6 +49,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "beat_scheduler": "redbeat.RedBeatScheduler",
         "redbeat_redis_url": redis_url,
         "redbeat_key_prefix": "campaign-analytics:redbeat:",
+        # Beat keeps retrying Redis for a minute instead of dying with a short outage.
+        "redbeat_redis_options": {
+            "retry_period": 60, "socket_connect_timeout": 2, "health_check_interval": 10,
+        },
         "redbeat_lock_timeout": max(30, int(settings.sweeper_interval_seconds * 5)),
         "beat_max_loop_interval": max(1, int(settings.sweeper_interval_seconds)),
     }
