@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .errors import CampaignNotFound
+from .fields import Changes, Text
 from .ids import new_id
 from .jobs import outbox
 from .models import Campaign, Lead
@@ -29,9 +30,9 @@ def _clean_keywords(keywords: list[str]) -> list[str]:
     return cleaned
 
 
-Keywords = Annotated[list[str], Field(max_length=100), AfterValidator(_clean_keywords)]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-Description = Annotated[str, Field(max_length=10_000)]
+Keywords = Annotated[list[Text], Field(max_length=100), AfterValidator(_clean_keywords)]
+Name = Annotated[Text, Field(min_length=1, max_length=200)]
+Description = Annotated[Text, Field(max_length=10_000)]
 
 
 class CampaignFields(BaseModel):
@@ -42,10 +43,11 @@ class CampaignFields(BaseModel):
     keywords: Keywords = Field(default_factory=list)
 
 
-class CampaignChanges(BaseModel):
+class CampaignChanges(Changes):
     """Only the fields present are changed; ``description: null`` clears it."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    CLEARABLE = frozenset({"description"})
 
     name: Name | None = None
     description: Description | None = None
@@ -99,8 +101,6 @@ def update_campaign(
 ) -> Campaign:
     campaign = get_campaign(session, workspace_id, campaign_id)
     for name, value in changes.model_dump(exclude_unset=True).items():
-        if value is None and name != "description":
-            continue  # null means "leave as is" for required fields
         setattr(campaign, name, value)
     session.commit()
     session.refresh(campaign)
@@ -110,10 +110,13 @@ def update_campaign(
 def delete_campaign(
     session: Session, publisher: outbox.Publisher, workspace_id: str, campaign_id: str
 ) -> str:
-    """Hide the campaign now and queue the purge of its rows; returns the purge job id."""
+    """Hide the campaign now and queue the purge of its rows; returns the purge job id.
+
+    The hiding and the purge job commit together: a campaign is never hidden without the
+    job that will remove its rows.
+    """
     campaign = get_campaign(session, workspace_id, campaign_id)
     campaign.deleted_at = datetime.now(UTC)
-    session.commit()
     job = outbox.submit(session, publisher, kind="campaign_purge", workspace_id=workspace_id,
                         params={"campaign_id": campaign_id})
     return job.id

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -17,11 +18,19 @@ def normalize_url(url: str) -> URL:
     return parsed.set(drivername="postgresql+psycopg")
 
 
+def is_unavailable(exc: BaseException) -> bool:
+    """The server is away (down, restarting, connection dropped), as opposed to a bad query."""
+    return isinstance(exc, (OperationalError, InterfaceError)) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    )
+
+
 def make_engine(url: str, *, pool_size: int = 5) -> Engine:
     # pre_ping: a restarted server costs one failed checkout, not a 500 per pooled connection.
     return create_engine(
         normalize_url(url),
         pool_pre_ping=True,
+        hide_parameters=True,  # errors and logs never carry request data (e-mails, keys)
         pool_size=pool_size,
         max_overflow=5,
         connect_args={"connect_timeout": 5},

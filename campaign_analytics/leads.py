@@ -10,15 +10,16 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, HttpUrl
-from sqlalchemy import select, update
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from sqlalchemy import Connection, select, text, update
 from sqlalchemy.orm import Session
 
 from .campaigns import get_campaign
 from .errors import AccountNotFound, InvalidStatusTransition, LeadNotFound
+from .fields import Changes, Score, Text, Url
 from .ids import new_id
 from .models import Lead, SendingAccount
-from .models.vocabulary import LeadStatus, Qualification
+from .models.vocabulary import LeadStatus, Qualification, ReplyClass, StatusSource
 from .pagination import DEFAULT_LIMIT, Page, paginate
 
 S = LeadStatus
@@ -42,44 +43,42 @@ AUTO_MOVES: Mapping[str, tuple[frozenset[LeadStatus], LeadStatus]] = {
 MAX_BULK = 10_000
 
 
-def _check_url(url: str) -> str:
-    HttpUrl(url)  # validates; the caller's spelling is kept as given
-    return url
-
-
-Score = Annotated[float, Field(ge=0, le=1)]
-Url = Annotated[str, Field(max_length=2048), AfterValidator(_check_url)]
+Title = Annotated[Text, Field(max_length=500)]
+Source = Annotated[Text, Field(max_length=100)]
+AccountId = Annotated[Text, Field(max_length=40)]
 
 
 class LeadFields(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     website_url: Url | None = None
-    website_title: str | None = Field(None, max_length=500)
+    website_title: Title | None = None
     contact_email: EmailStr | None = None
     quality_score: Score | None = None
     relevance_score: Score | None = None
     guest_post_likelihood: Score | None = None
-    source: str | None = Field(None, max_length=100)
+    source: Source | None = None
     qualification: Qualification = Qualification.PENDING
-    account_id: str | None = Field(None, max_length=40)
+    account_id: AccountId | None = None
 
 
-class LeadChanges(BaseModel):
+class LeadChanges(Changes):
     """Only the fields present change; ``status`` follows the manual lifecycle."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    CLEARABLE = frozenset({"website_url", "website_title", "contact_email", "quality_score",
+                           "relevance_score", "guest_post_likelihood", "source", "account_id"})
 
     status: LeadStatus | None = None
     qualification: Qualification | None = None
     website_url: Url | None = None
-    website_title: str | None = Field(None, max_length=500)
+    website_title: Title | None = None
     contact_email: EmailStr | None = None
     quality_score: Score | None = None
     relevance_score: Score | None = None
     guest_post_likelihood: Score | None = None
-    source: str | None = Field(None, max_length=100)
-    account_id: str | None = Field(None, max_length=40)
+    source: Source | None = None
+    account_id: AccountId | None = None
 
 
 def check_move(current: LeadStatus, target: LeadStatus) -> None:
@@ -140,10 +139,13 @@ def create_lead(session: Session, workspace_id: str, campaign_id: str, fields: L
     return get_lead(session, workspace_id, campaign_id, created[0][1])
 
 
-def get_lead(session: Session, workspace_id: str, campaign_id: str, lead_id: str) -> Lead:
+def get_lead(
+    session: Session, workspace_id: str, campaign_id: str, lead_id: str, *, lock: bool = False
+) -> Lead:
     get_campaign(session, workspace_id, campaign_id)
-    lead = session.scalar(select(Lead).where(
-        Lead.id == lead_id, Lead.campaign_id == campaign_id, Lead.workspace_id == workspace_id))
+    query = select(Lead).where(
+        Lead.id == lead_id, Lead.campaign_id == campaign_id, Lead.workspace_id == workspace_id)
+    lead = session.scalar(query.with_for_update() if lock else query)
     if lead is None:
         raise LeadNotFound(lead_id)
     return lead
@@ -162,9 +164,12 @@ def list_leads(
 
 def _apply_status(lead: Lead, target: LeadStatus, now: datetime) -> None:
     check_move(LeadStatus(lead.status), target)
-    if target != lead.status and target == LeadStatus.PLACED:
+    if target == lead.status:
+        return
+    if target == LeadStatus.PLACED:
         lead.placed_at = now
     lead.status = target
+    lead.status_source = StatusSource.MANUAL
 
 
 def _apply_qualification(lead: Lead, qualification: Qualification, now: datetime) -> None:
@@ -176,7 +181,8 @@ def _apply_qualification(lead: Lead, qualification: Qualification, now: datetime
 def update_lead(
     session: Session, workspace_id: str, campaign_id: str, lead_id: str, changes: LeadChanges
 ) -> Lead:
-    lead = get_lead(session, workspace_id, campaign_id, lead_id)
+    # Locked: an ingestion batch moving this lead meanwhile must not be overwritten.
+    lead = get_lead(session, workspace_id, campaign_id, lead_id, lock=True)
     now = datetime.now(UTC)
     given = changes.model_dump(exclude_unset=True)
     if given.get("account_id") and not _known_accounts(session, workspace_id,
@@ -207,6 +213,7 @@ def bulk_change_status(
         select(Lead.id, Lead.status).where(
             Lead.campaign_id == campaign_id, Lead.workspace_id == workspace_id,
             Lead.id.in_(set(lead_ids)))
+        .order_by(Lead.id)  # the lock order ingestion uses too: no deadlock
         .with_for_update()
     ).all())
     updated: list[str] = []
@@ -224,9 +231,55 @@ def bulk_change_status(
     moving = [lead_id for lead_id in updated if current[lead_id] != target]
     if moving:
         now = datetime.now(UTC)
-        values: dict[str, object] = {"status": target.value, "updated_at": now}
+        values: dict[str, object] = {"status": target.value, "updated_at": now,
+                                     "status_source": StatusSource.MANUAL.value}
         if target == LeadStatus.PLACED:
             values["placed_at"] = now
         session.execute(update(Lead).where(Lead.id.in_(moving)).values(**values))
     session.commit()
     return updated, failed
+
+
+MOVE_LEADS = """
+UPDATE leads l SET status = moved.status, status_source = 'auto', updated_at = now()
+FROM unnest(CAST(:ids AS text[]), CAST(:statuses AS text[])) AS moved(id, status)
+WHERE l.id = moved.id
+"""
+POSITIVE_REPLIES = frozenset({ReplyClass.INTERESTED, ReplyClass.REPLIED})
+
+
+def fact_move(event_type: str, bounce_type: str | None, classification: str | None) -> str | None:
+    """The AUTO_MOVES entry an ingested fact triggers, if any."""
+    if event_type == "sent":
+        return "sent"
+    if event_type == "bounced":
+        return "hard_bounce" if bounce_type == "hard" else None
+    if classification == ReplyClass.NOT_INTERESTED:
+        return "negative_reply"
+    return "positive_reply" if classification in POSITIVE_REPLIES else None
+
+
+def apply_moves(conn: Connection, facts: Iterable[tuple[str, str | None]]) -> int:
+    """Apply (lead_id, move) facts in order, forward only; returns how many leads changed.
+
+    Rows are locked in id order, the order every writer of leads uses.
+    """
+    ordered = [(lead_id, move) for lead_id, move in facts if move]
+    if not ordered:
+        return 0
+    lead_ids = sorted({lead_id for lead_id, _ in ordered})
+    rows = conn.execute(
+        text("SELECT id, status FROM leads WHERE id = ANY(:ids) ORDER BY id FOR UPDATE"),
+        {"ids": lead_ids},
+    )
+    status = {lead_id: LeadStatus(value) for lead_id, value in rows}
+    before = dict(status)
+    for lead_id, move in ordered:
+        sources, target = AUTO_MOVES[move]
+        if lead_id in status and status[lead_id] in sources:
+            status[lead_id] = target
+    changed = [lead_id for lead_id in status if status[lead_id] != before[lead_id]]
+    if changed:
+        conn.execute(text(MOVE_LEADS), {"ids": changed,
+                                        "statuses": [status[i].value for i in changed]})
+    return len(changed)

@@ -1,10 +1,13 @@
 """Purging a deleted campaign: its rows go in batches, child tables first, then the campaign.
 
 Runs as the ``campaign_purge`` job so a large campaign never holds a request open or locks
-the event table for long.
+a table for long. Every batch commits, so a purge interrupted anywhere resumes where it was
+when the job runs again, and running it twice removes nothing more.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -13,34 +16,36 @@ from .jobs.context import JobContext
 from .models import Campaign, EmailEvent, Lead, Message, Reply
 
 PURGE_BATCH = 20_000
+# Children before parents: replies and messages point at leads.
+TABLES: tuple[tuple[str, Any], ...] = (
+    ("events", EmailEvent), ("replies", Reply), ("messages", Message), ("leads", Lead),
+)
 
 
 def purge_campaign(ctx: JobContext) -> dict[str, int]:
-    """Delete a deleted campaign's rows in batches, child tables first, then the campaign."""
     campaign_id = ctx.params["campaign_id"]
     removed: dict[str, int] = {}
     with ctx.db.sessions() as session:
-        removed["events"] = _delete_events_in_batches(ctx, session, campaign_id)
-        for name, model in (("replies", Reply), ("messages", Message), ("leads", Lead)):
-            result = session.execute(delete(model).where(model.campaign_id == campaign_id))
-            removed[name] = result.rowcount or 0  # type: ignore[attr-defined]
+        for name, model in TABLES:
+            removed[name] = _delete_in_batches(ctx, session, name, model, campaign_id, removed)
         session.execute(delete(Campaign).where(Campaign.id == campaign_id,
                                                Campaign.deleted_at.is_not(None)))
         session.commit()
     return removed
 
 
-def _delete_events_in_batches(ctx: JobContext, session: Session, campaign_id: str) -> int:
-    """Short transactions: the event table stays writable for ingestion meanwhile."""
+def _delete_in_batches(
+    ctx: JobContext, session: Session, name: str, model: Any, campaign_id: str,
+    done: dict[str, int],
+) -> int:
+    """Short transactions: the table stays writable for ingestion meanwhile."""
     total = 0
     while True:
-        batch = select(EmailEvent.id).where(EmailEvent.campaign_id == campaign_id)
-        deleted = session.execute(
-            delete(EmailEvent).where(EmailEvent.id.in_(batch.limit(PURGE_BATCH).scalar_subquery()))
-        )
+        batch = select(model.id).where(model.campaign_id == campaign_id).limit(PURGE_BATCH)
+        deleted = session.execute(delete(model).where(model.id.in_(batch.scalar_subquery())))
         session.commit()
         count = deleted.rowcount or 0  # type: ignore[attr-defined]
         total += count
-        ctx.report_progress(events_deleted=total)
+        ctx.report_progress(**{**done, name: total})
         if count < PURGE_BATCH:
             return total

@@ -2,23 +2,24 @@
 
 When a reply is reclassified the lead follows: the new class makes its forward move (SPEC
 11.19). Correcting a reply *away from* ``not_interested`` also lifts what that class did
-automatically: the address's ``not_interested`` suppression is removed and, if no other
-reply of the lead declined, a ``lost`` lead returns to ``replied`` (or ``contacted``).
+automatically: the address's ``not_interested`` suppression is removed unless another
+decline from the same address remains, and a lead that ingestion (not a person) moved to
+``lost`` returns to ``replied`` (or ``contacted``) unless another of its replies declined.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import delete, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from .campaigns import get_campaign
 from .errors import ReplyNotFound, SuppressionNotFound
-from .ingestion.writer import apply_moves, fact_move
-from .models import Lead, Message, Reply, Suppression
-from .models.vocabulary import ClassifiedBy, LeadStatus, ReplyClass
+from .leads import POSITIVE_REPLIES, apply_moves, fact_move
+from .models import Campaign, Lead, Message, Reply, Suppression
+from .models.vocabulary import ClassifiedBy, LeadStatus, ReplyClass, StatusSource
 from .pagination import DEFAULT_LIMIT, Page, paginate
 
-NOT_INTERESTED = "not_interested"
+NOT_INTERESTED = ReplyClass.NOT_INTERESTED.value
 
 
 def list_replies(
@@ -35,8 +36,11 @@ def list_replies(
 
 
 def get_reply(session: Session, workspace_id: str, reply_id: str) -> Reply:
-    reply = session.scalar(select(Reply).where(Reply.id == reply_id,
-                                               Reply.workspace_id == workspace_id))
+    reply = session.scalar(
+        select(Reply).join(Campaign, Campaign.id == Reply.campaign_id)
+        .where(Reply.id == reply_id, Reply.workspace_id == workspace_id,
+               Campaign.deleted_at.is_(None))
+    )
     if reply is None:
         raise ReplyNotFound(reply_id)
     return reply
@@ -50,21 +54,34 @@ def _address(session: Session, reply: Reply) -> str | None:
     return recipient.lower() if recipient else None
 
 
-def _lift_decline(session: Session, reply: Reply, new: ReplyClass) -> None:
-    address = _address(session, reply)
-    if address:
+def _other_declines(reply: Reply, *conditions: object) -> bool:
+    return exists().where(Reply.workspace_id == reply.workspace_id, Reply.id != reply.id,
+                          Reply.classification == NOT_INTERESTED, *conditions)
+
+
+def _lift_suppression(session: Session, reply: Reply, address: str) -> None:
+    recipient_is_address = select(Message.message_id).where(
+        Message.workspace_id == reply.workspace_id, func.lower(Message.recipient) == address)
+    still_declined = session.scalar(select(_other_declines(
+        reply, or_(func.lower(Reply.from_address) == address,
+                   Reply.from_address.is_(None) & Reply.message_id.in_(recipient_is_address)))))
+    if not still_declined:
         session.execute(delete(Suppression).where(
             Suppression.workspace_id == reply.workspace_id, Suppression.email == address,
             Suppression.reason == NOT_INTERESTED))
+
+
+def _lift_decline(session: Session, reply: Reply, new: ReplyClass) -> None:
+    address = _address(session, reply)
+    if address:
+        _lift_suppression(session, reply, address)
     if reply.lead_id is None:
         return
-    other_declines = session.scalar(select(exists().where(
-        Reply.lead_id == reply.lead_id, Reply.id != reply.id,
-        Reply.classification == NOT_INTERESTED)))
     lead = session.get(Lead, reply.lead_id, with_for_update=True)
-    if lead is not None and lead.status == LeadStatus.LOST and not other_declines:
-        positive = new in (ReplyClass.INTERESTED, ReplyClass.REPLIED)
-        lead.status = LeadStatus.REPLIED if positive else LeadStatus.CONTACTED
+    if lead is None or lead.status != LeadStatus.LOST or lead.status_source != StatusSource.AUTO:
+        return  # a person's "lost" stands
+    if not session.scalar(select(_other_declines(reply, Reply.lead_id == reply.lead_id))):
+        lead.status = LeadStatus.REPLIED if new in POSITIVE_REPLIES else LeadStatus.CONTACTED
 
 
 def _suppress(session: Session, reply: Reply) -> None:

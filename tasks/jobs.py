@@ -6,8 +6,9 @@ from typing import Any
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 
+from campaign_analytics.db import is_unavailable
 from campaign_analytics.jobs import runner
 
 from .runtime import database, settings
@@ -22,7 +23,9 @@ def run_job(self: Any, job_id: str) -> str:
             worker=self.request.hostname or "worker",
             time_limit_errors=(SoftTimeLimitExceeded,),
         )
-    except OperationalError as exc:  # the database is away before the job could be claimed
+    except DBAPIError as exc:  # the database is away before the job could be claimed
+        if not is_unavailable(exc):
+            raise
         delay = runner.backoff_seconds(self.request.retries + 1, config.retry_backoff_max_seconds)
         raise self.retry(exc=exc, countdown=delay, max_retries=config.job_max_attempts) from exc
     if outcome.retry_in is not None:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, make_url
+from sqlalchemy import create_engine, make_url, text
 
 from campaign_analytics.db import normalize_url
 from campaign_analytics.migrate import alembic_config, upgrade
@@ -17,15 +17,28 @@ from campaign_analytics.models import Base
 
 
 @pytest.fixture
-def empty_database(postgres_admin_url: str) -> Iterator[str]:
-    name = f"ca_migr_{secrets.token_hex(4)}"
+def make_database(postgres_admin_url: str) -> Iterator[Callable[[], str]]:
     admin = make_url(postgres_admin_url).set(drivername="postgresql")
     admin_dsn = admin.render_as_string(hide_password=False)
+    names: list[str] = []
+
+    def make() -> str:
+        name = f"ca_migr_{secrets.token_hex(4)}"
+        with psycopg.connect(admin_dsn, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        names.append(name)
+        return make_url(postgres_admin_url).set(database=name).render_as_string(
+            hide_password=False)
+
+    yield make
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield make_url(postgres_admin_url).set(database=name).render_as_string(hide_password=False)
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for name in names:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def empty_database(make_database: Callable[[], str]) -> str:
+    return make_database()
 
 
 def _differences(url: str) -> list[object]:
@@ -49,3 +62,38 @@ def test_downgrade_to_base_and_up_again(empty_database: str) -> None:
     command.downgrade(alembic_config(empty_database), "base")
     upgrade(empty_database)
     assert _differences(empty_database) == []
+
+
+SCHEMA = {
+    "constraints": """
+        SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid)
+        FROM pg_constraint WHERE connamespace = 'public'::regnamespace""",
+    "defaults": """
+        SELECT table_name, column_name, column_default, is_nullable, data_type
+        FROM information_schema.columns WHERE table_schema = 'public'
+          AND table_name <> 'alembic_version'""",
+    "indexes": "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'"
+               " AND tablename <> 'alembic_version'",
+}
+
+
+def _schema(url: str) -> dict[str, set[tuple[object, ...]]]:
+    engine = create_engine(normalize_url(url))
+    with engine.connect() as conn:
+        found = {name: {tuple(row) for row in conn.execute(text(sql))}
+                 for name, sql in SCHEMA.items()}
+    engine.dispose()
+    found["constraints"] = {row for row in found["constraints"] if row[0] != "alembic_version"}
+    return found
+
+
+def test_checks_defaults_and_indexes_match_the_models_exactly(
+    make_database: Callable[[], str],
+) -> None:
+    """Autogenerate ignores CHECK constraints and server defaults; compare them directly."""
+    migrated, created = make_database(), make_database()
+    upgrade(migrated)
+    engine = create_engine(normalize_url(created))
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    assert _schema(migrated) == _schema(created)

@@ -7,9 +7,10 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
+from campaign_analytics.db import is_unavailable
 from campaign_analytics.errors import DomainError, NotFound
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,8 @@ def _http_error(exc: HTTPException) -> Response:
 
 
 def _database_error(exc: DBAPIError) -> Response:
+    if not is_unavailable(exc):
+        return _unexpected(exc)
     log.warning("database unavailable: %s", exc.__class__.__name__)
     response = error_response(
         "SERVICE_UNAVAILABLE", "The database is unavailable; try again shortly", 503
@@ -105,5 +108,5 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(ApiError, _api_error)
     app.register_error_handler(HTTPException, _http_error)
-    app.register_error_handler(OperationalError, _database_error)
+    app.register_error_handler(DBAPIError, _database_error)
     app.register_error_handler(Exception, _unexpected)

@@ -79,6 +79,8 @@ def _text(raw: dict[str, Any], name: str, limit: int = MAX_TEXT) -> str | None:
         raise Rejected("VALIDATION_ERROR", f"{name} must be a string")
     if len(value) > limit:
         raise Rejected("VALIDATION_ERROR", f"{name} is longer than {limit} characters")
+    if "\x00" in value:
+        raise Rejected("VALIDATION_ERROR", f"{name} must not contain NUL characters")
     return value
 
 

@@ -16,6 +16,11 @@ ACCOUNTS = "SELECT id FROM sending_accounts WHERE workspace_id = :ws AND id = AN
 MESSAGES = """
 SELECT message_id, campaign_id FROM messages WHERE workspace_id = :ws AND message_id = ANY(:ids)
 """
+# Events stored before their message exists already name its campaign.
+EARLY_EVENTS = """
+SELECT DISTINCT ON (message_id) message_id, campaign_id FROM email_events
+WHERE workspace_id = :ws AND message_id = ANY(:ids) ORDER BY message_id, id
+"""
 
 
 def _lookup(conn: Connection, sql: str, workspace_id: str, ids: set[str]) -> list[tuple[str, ...]]:
@@ -37,6 +42,10 @@ class _Known:
         self.accounts = {row[0] for row in _lookup(conn, ACCOUNTS, workspace_id,
                                                    ids("account_id"))}
         self.message_campaign = dict(_lookup(conn, MESSAGES, workspace_id, ids("message_id")))
+        unborn = {e.message_id for e in events if e.type in MESSAGE_TYPES}
+        unborn -= set(self.message_campaign)
+        for message_id, campaign_id in _lookup(conn, EARLY_EVENTS, workspace_id, unborn):
+            self.message_campaign[message_id] = campaign_id
 
     def check(self, event: ParsedEvent) -> None:
         if event.campaign_id not in self.campaigns:

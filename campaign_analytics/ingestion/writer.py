@@ -9,13 +9,12 @@ workspace's batches take turns, so concurrent senders never race on the same mes
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import Connection, text
 
 from ..ids import new_id
-from ..leads import AUTO_MOVES
-from ..models.vocabulary import LeadStatus, ReplyClass
+from ..leads import apply_moves, fact_move
 from .parsing import MESSAGE_TYPES, ParsedEvent
 
 STAGING_COLUMNS = (
@@ -83,15 +82,23 @@ WHERE r.workspace_id = :ws AND r.lead_id IS NULL AND r.message_id = ANY(:born)
 """
 
 # A "not interested" reply suppresses the address: the reply's sender, else the recipient.
+# Two indexable branches: this batch's replies, and earlier replies whose message was born.
 SUPPRESS = """
+WITH declines AS (
+    SELECT r."from", r.message_id
+    FROM ingest_staging s
+    JOIN replies r ON r.workspace_id = :ws AND r.event_external_id = s.external_id
+    WHERE s.classification = 'not_interested'
+    UNION
+    SELECT r."from", r.message_id FROM replies r
+    WHERE r.workspace_id = :ws AND r.message_id = ANY(:born)
+      AND r.classification = 'not_interested'
+)
 INSERT INTO suppressions (workspace_id, email, reason)
-SELECT DISTINCT :ws, lower(coalesce(r."from", m.recipient)), 'not_interested'
-FROM replies r
-LEFT JOIN messages m ON m.workspace_id = :ws AND m.message_id = r.message_id
-WHERE r.workspace_id = :ws AND r.classification = 'not_interested'
-  AND (r.event_external_id IN (SELECT external_id FROM ingest_staging)
-       OR r.message_id = ANY(:born))
-  AND coalesce(r."from", m.recipient) IS NOT NULL
+SELECT DISTINCT :ws, lower(coalesce(d."from", m.recipient)), 'not_interested'
+FROM declines d
+LEFT JOIN messages m ON m.workspace_id = :ws AND m.message_id = d.message_id
+WHERE coalesce(d."from", m.recipient) IS NOT NULL
 ON CONFLICT DO NOTHING
 """
 
@@ -108,25 +115,25 @@ WHERE m.workspace_id = :ws AND m.message_id = latest.message_id AND m.state <> l
 """
 
 # The facts that take effect now: this batch's events whose message exists, and earlier
-# events whose message was born in this batch. Oldest first, as they happened.
+# events whose message was born in this batch; oldest first, as they happened. Each branch
+# is an index lookup, so the cost follows the batch, not the table.
 LEAD_FACTS = """
-SELECT m.lead_id, e.type, e.bounce_type, r.classification
-FROM email_events e
-JOIN messages m ON m.workspace_id = e.workspace_id AND m.message_id = e.message_id
-LEFT JOIN replies r ON r.workspace_id = e.workspace_id AND r.event_external_id = e.external_id
-WHERE e.workspace_id = :ws AND m.lead_id IS NOT NULL
-  AND e.type IN ('sent', 'bounced', 'replied')
-  AND (e.external_id IN (SELECT external_id FROM ingest_staging) OR e.message_id = ANY(:born))
-ORDER BY e.occurred_at, e.id
+SELECT lead_id, type, bounce_type, classification FROM (
+    SELECT m.lead_id, s.type, s.bounce_type, s.classification, e.occurred_at, e.id
+    FROM ingest_staging s
+    JOIN email_events e ON e.workspace_id = :ws AND e.external_id = s.external_id
+    JOIN messages m ON m.workspace_id = :ws AND m.message_id = s.message_id
+    WHERE m.lead_id IS NOT NULL AND s.type IN ('sent', 'bounced', 'replied')
+    UNION
+    SELECT m.lead_id, e.type, e.bounce_type, r.classification, e.occurred_at, e.id
+    FROM email_events e
+    JOIN messages m ON m.workspace_id = :ws AND m.message_id = e.message_id
+    LEFT JOIN replies r ON r.workspace_id = :ws AND r.event_external_id = e.external_id
+    WHERE e.workspace_id = :ws AND e.message_id = ANY(:born) AND m.lead_id IS NOT NULL
+      AND e.type IN ('sent', 'bounced', 'replied')
+) facts
+ORDER BY occurred_at, id
 """
-
-MOVE_LEADS = """
-UPDATE leads l SET status = moved.status, updated_at = now()
-FROM unnest(CAST(:ids AS text[]), CAST(:statuses AS text[])) AS moved(id, status)
-WHERE l.id = moved.id
-"""
-
-POSITIVE = frozenset({ReplyClass.INTERESTED, ReplyClass.REPLIED})
 
 
 def lock_workspace(conn: Connection, workspace_id: str) -> None:
@@ -150,42 +157,6 @@ def _stage(conn: Connection, events: Sequence[ParsedEvent]) -> None:
                 event.mailbox_provider, event.bounce_type, event.reason, event.url,
                 event.user_agent, event.ip, event.reply_from, event.body, event.classification,
             ))
-
-
-def fact_move(event_type: str, bounce_type: str | None, classification: str | None) -> str | None:
-    """The AUTO_MOVES entry an event triggers, if any."""
-    if event_type == "sent":
-        return "sent"
-    if event_type == "bounced":
-        return "hard_bounce" if bounce_type == "hard" else None
-    if classification is None:
-        return None
-    if classification == ReplyClass.NOT_INTERESTED:
-        return "negative_reply"
-    return "positive_reply" if classification in POSITIVE else None
-
-
-def apply_moves(conn: Connection, facts: Iterable[tuple[str, str | None]]) -> int:
-    """Apply (lead_id, move) facts in order, forward only; returns leads changed."""
-    ordered = [(lead_id, move) for lead_id, move in facts if move]
-    if not ordered:
-        return 0
-    lead_ids = sorted({lead_id for lead_id, _ in ordered})
-    rows = conn.execute(
-        text("SELECT id, status FROM leads WHERE id = ANY(:ids) ORDER BY id FOR UPDATE"),
-        {"ids": lead_ids},
-    )
-    status = {lead_id: LeadStatus(value) for lead_id, value in rows}
-    before = dict(status)
-    for lead_id, move in ordered:
-        sources, target = AUTO_MOVES[move]
-        if lead_id in status and status[lead_id] in sources:
-            status[lead_id] = target
-    changed = [lead_id for lead_id in status if status[lead_id] != before[lead_id]]
-    if changed:
-        conn.execute(text(MOVE_LEADS), {"ids": changed,
-                                        "statuses": [status[i].value for i in changed]})
-    return len(changed)
 
 
 def write_batch(conn: Connection, workspace_id: str, events: Sequence[ParsedEvent]) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy.exc import DBAPIError, OperationalError
+from ..db import is_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +30,7 @@ def classify(exc: BaseException) -> JobFailure:
     """Turn an unexpected exception into a JobFailure without leaking internals."""
     if isinstance(exc, JobFailure):
         return exc
-    if isinstance(exc, OperationalError) or (
-        isinstance(exc, DBAPIError) and exc.connection_invalidated
-    ):
+    if is_unavailable(exc):
         return JobFailure("DATABASE_UNAVAILABLE", "The database was unreachable", recoverable=True)
     if isinstance(exc, (ConnectionError, TimeoutError)):
         return JobFailure("STORAGE_UNAVAILABLE", "Storage was unreachable", recoverable=True)

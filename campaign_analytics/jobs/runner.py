@@ -96,7 +96,11 @@ def run(
     finally:
         heartbeat.stop()
     with db.sessions() as session:
-        store.complete(session, job_id, claim.attempt, result)
+        completed = store.complete(session, job_id, claim.attempt, result)
+    if not completed:
+        log.info("job %s attempt %d finished after being superseded or canceled; discarded",
+                 job_id, claim.attempt)
+        return Outcome("superseded")
     log.info("job %s (%s) completed on attempt %d", job_id, claim.kind, claim.attempt)
     return Outcome("completed")
 

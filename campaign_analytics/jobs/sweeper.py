@@ -37,7 +37,7 @@ class SweepReport:
 
 def sweep(session: Session, publisher: Publisher, settings: Settings) -> SweepReport:
     abandoned = _abandon_exhausted(session, settings.job_max_attempts)
-    requeued = _requeue_expired(session)
+    requeued = _requeue_expired(session, settings.job_max_attempts)
     published = _publish_stale(session, publisher, settings)
     if requeued or abandoned or published:
         log.info("sweeper: requeued=%d abandoned=%d published=%d", requeued, abandoned, published)
@@ -68,10 +68,10 @@ def _abandon_exhausted(session: Session, max_attempts: int) -> int:
     return len(rows)
 
 
-def _requeue_expired(session: Session) -> int:
+def _requeue_expired(session: Session, max_attempts: int) -> int:
     rows = session.execute(
         update(Job)
-        .where(_expired_lease())
+        .where(_expired_lease(), Job.attempts < max_attempts)
         .values(status=JobStatus.QUEUED, lease_expires_at=None, claimed_by=None,
                 published_at=None)
         .returning(Job.id)

@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, created_at_column, one_of, updated_at_column
-from .vocabulary import CampaignStatus, LeadStatus, Qualification
+from .vocabulary import CampaignStatus, LeadStatus, Qualification, StatusSource
 
 
 class Campaign(Base):
@@ -65,6 +65,7 @@ class Lead(Base):
     __table_args__ = (
         one_of("status", LeadStatus),
         one_of("qualification", Qualification),
+        one_of("status_source", StatusSource),
         _score("quality_score"),
         _score("relevance_score"),
         _score("guest_post_likelihood"),
@@ -83,6 +84,7 @@ class Lead(Base):
     guest_post_likelihood: Mapped[float | None] = mapped_column(Double)
     source: Mapped[str | None] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(16), server_default=LeadStatus.DISCOVERED.value)
+    status_source: Mapped[str] = mapped_column(String(8), server_default=StatusSource.AUTO.value)
     qualification: Mapped[str] = mapped_column(
         String(16), server_default=Qualification.PENDING.value
     )

@@ -21,6 +21,13 @@ class LeadStatus(StrEnum):
     BOUNCED = "bounced"
 
 
+class StatusSource(StrEnum):
+    """Who made a lead's last status move: automatic moves never undo a person's."""
+
+    AUTO = "auto"
+    MANUAL = "manual"
+
+
 class Qualification(StrEnum):
     PENDING = "pending"
     QUALIFIED = "qualified"

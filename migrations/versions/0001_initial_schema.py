@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 13:10:10.251766
+Create Date: 2026-11-23 13:41:02.707001
 """
 
 from collections.abc import Sequence
@@ -279,6 +279,7 @@ def upgrade() -> None:
         sa.Column("guest_post_likelihood", sa.Double(), nullable=True),
         sa.Column("source", sa.String(length=100), nullable=True),
         sa.Column("status", sa.String(length=16), server_default="discovered", nullable=False),
+        sa.Column("status_source", sa.String(length=8), server_default="auto", nullable=False),
         sa.Column("qualification", sa.String(length=16), server_default="pending", nullable=False),
         sa.Column("qualified_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("account_id", sa.String(length=40), nullable=True),
@@ -302,6 +303,9 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "status IN ('discovered', 'contacted', 'replied', 'placed', 'lost', 'bounced')",
             name=op.f("ck_leads_status"),
+        ),
+        sa.CheckConstraint(
+            "status_source IN ('auto', 'manual')", name=op.f("ck_leads_status_source")
         ),
         sa.CheckConstraint(
             "guest_post_likelihood IS NULL OR (guest_post_likelihood >= 0 AND guest_post_likelihood <= 1)",
