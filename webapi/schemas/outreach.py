@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from campaign_analytics.campaigns import CampaignChanges, CampaignFields
 from campaign_analytics.leads import MAX_BULK, LeadChanges, LeadFields
@@ -73,8 +73,12 @@ class LeadListQuery(PageQuery):
     status: LeadStatus | None = Field(None, description="Only leads in this status")
 
 
+# Each item is validated on its own (so one bad lead fails alone), with LeadFields' schema.
+LeadItem = Annotated[Any, WithJsonSchema({"$ref": "#/components/schemas/LeadFields"})]
+
+
 class BulkLeadsRequest(Strict):
-    leads: list[Any] = Field(
+    leads: list[LeadItem] = Field(
         description=f"Up to {MAX_BULK} lead objects (fields as for a single lead)"
     )
 
