@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from .generate import generate
 from .ingest import ingest
 from .up import up
 from .workspace import workspace
@@ -17,3 +18,4 @@ def cli() -> None:
 cli.add_command(up)
 cli.add_command(workspace)
 cli.add_command(ingest)
+cli.add_command(generate)

@@ -27,6 +27,7 @@ from campaign_analytics.devstack.embedded import (
     start_postgres,
     start_redis,
 )
+from campaign_analytics.generator import generate_dataset
 from campaign_analytics.health import check_redis
 from campaign_analytics.jobs.kinds import Queue
 from campaign_analytics.migrate import upgrade
@@ -35,11 +36,13 @@ from campaign_analytics.workspaces import create_workspace
 
 from .console import say
 from .errors import CommandFailed
+from .generate import summary
 from .processes import Supervisor
 from .shutdown import ShutdownRequest
 from .stack import StackInfo, remove_stack, running_stack, stack_path, write_stack
 
 READY_TIMEOUT_SECONDS = 120.0
+DEMO_EVENTS = 50_000
 STOP_GRACE_SECONDS = 10.0
 BIN_DIR = Path(sys.executable).parent
 
@@ -220,18 +223,19 @@ class DevStack:
         return False
 
     def _create_demo(self, database_url: str) -> None:
+        """A "Demo" workspace with a generated data set, and a curl line that works."""
         db = Database.connect(database_url, pool_size=1)
         try:
             with db.sessions() as session:
                 workspace, key = create_workspace(session, "Demo", "UTC")
+            say(f"Demo workspace: {workspace.id}")
+            say(f"API key (shown only now): {key}")
+            say(f"Generating {DEMO_EVENTS} demo events ...")
+            say(summary(generate_dataset(db, workspace.id, DEMO_EVENTS)))
         finally:
             db.engine.dispose()
-        say(f"Demo workspace: {workspace.id}")
-        say(f"API key (shown only now): {key}")
         say(f'Try: curl -H "Authorization: Bearer {key}" '
-            f"{self.api_url}/api/v1/workspaces/{workspace.id}/jobs")
-        say("Note: generated demo data is not loaded yet (a later release adds it); "
-            "the workspace starts empty.")
+            f"{self.api_url}/api/v1/workspaces/{workspace.id}/campaigns")
 
 
 def _stop_embedded(name: str, stop: Callable[[], None]) -> None:
