@@ -55,7 +55,7 @@ def ingest_batch(
     the batch: it is reported with its index and code and the rest are stored."""
     parsed, rejected = parse_all(raw_events, now or datetime.now(UTC), first_index)
     lock_workspace(conn, workspace_id)
-    valid, refused = check_references(conn, workspace_id, parsed)
+    valid, refused, early = check_references(conn, workspace_id, parsed)
     unique, repeats = _first_of_each(valid)
-    accepted = write_batch(conn, workspace_id, unique) if unique else 0
+    accepted = write_batch(conn, workspace_id, unique, early) if unique else 0
     return BatchResult(accepted, repeats + len(unique) - accepted, sorted(rejected + refused))

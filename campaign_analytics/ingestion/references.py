@@ -44,8 +44,12 @@ class _Known:
         self.message_campaign = dict(_lookup(conn, MESSAGES, workspace_id, ids("message_id")))
         unborn = {e.message_id for e in events if e.type in MESSAGE_TYPES}
         unborn -= set(self.message_campaign)
+        # Messages about to be born that already have events: only their history needs
+        # looking at again when the batch is written.
+        self.early: set[str] = set()
         for message_id, campaign_id in _lookup(conn, EARLY_EVENTS, workspace_id, unborn):
             self.message_campaign[message_id] = campaign_id
+            self.early.add(message_id)
 
     def check(self, event: ParsedEvent) -> None:
         if event.campaign_id not in self.campaigns:
@@ -64,7 +68,8 @@ class _Known:
 
 def check_references(
     conn: Connection, workspace_id: str, events: Sequence[ParsedEvent]
-) -> tuple[list[ParsedEvent], list[tuple[int, str, str]]]:
+) -> tuple[list[ParsedEvent], list[tuple[int, str, str]], set[str]]:
+    """(valid events, rejections, ids of messages with events stored before their sent)."""
     known = _Known(conn, workspace_id, events)
     valid: list[ParsedEvent] = []
     rejected: list[tuple[int, str, str]] = []
@@ -75,4 +80,4 @@ def check_references(
             rejected.append((event.index, exc.code, exc.message))
         else:
             valid.append(event)
-    return valid, rejected
+    return valid, rejected, known.early

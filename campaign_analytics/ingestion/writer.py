@@ -77,21 +77,19 @@ ON CONFLICT DO NOTHING
 ADOPT_REPLIES = """
 UPDATE replies r SET lead_id = m.lead_id
 FROM messages m
-WHERE r.workspace_id = :ws AND r.lead_id IS NULL AND r.message_id = ANY(:born)
+WHERE r.workspace_id = :ws AND r.lead_id IS NULL AND r.message_id = ANY(:early)
   AND m.workspace_id = :ws AND m.message_id = r.message_id
 """
 
 # A "not interested" reply suppresses the address: the reply's sender, else the recipient.
-# Two indexable branches: this batch's replies, and earlier replies whose message was born.
+# This batch's declines come from staging; earlier ones only for messages born with history.
 SUPPRESS = """
 WITH declines AS (
-    SELECT r."from", r.message_id
-    FROM ingest_staging s
-    JOIN replies r ON r.workspace_id = :ws AND r.event_external_id = s.external_id
-    WHERE s.classification = 'not_interested'
+    SELECT reply_from AS "from", message_id FROM ingest_staging
+    WHERE classification = 'not_interested'
     UNION
     SELECT r."from", r.message_id FROM replies r
-    WHERE r.workspace_id = :ws AND r.message_id = ANY(:born)
+    WHERE r.workspace_id = :ws AND r.message_id = ANY(:early)
       AND r.classification = 'not_interested'
 )
 INSERT INTO suppressions (workspace_id, email, reason)
@@ -102,37 +100,41 @@ WHERE coalesce(d."from", m.recipient) IS NOT NULL
 ON CONFLICT DO NOTHING
 """
 
+# One index lookup per touched message: the cost follows the batch whatever the planner
+# believes about the table's size.
 UPDATE_STATES = """
 UPDATE messages m SET state = latest.type
 FROM (
-    SELECT DISTINCT ON (e.message_id) e.message_id, e.type
-    FROM email_events e
-    WHERE e.workspace_id = :ws AND e.message_id = ANY(:touched)
-      AND e.type IN ('sent', 'failed', 'delivered', 'bounced')
-    ORDER BY e.message_id, e.occurred_at DESC, e.id DESC
+    SELECT t.message_id, (
+        SELECT e.type FROM email_events e
+        WHERE e.workspace_id = :ws AND e.message_id = t.message_id
+          AND e.type IN ('sent', 'failed', 'delivered', 'bounced')
+        ORDER BY e.occurred_at DESC, e.id DESC LIMIT 1
+    ) AS type
+    FROM unnest(CAST(:touched AS text[])) AS t(message_id)
 ) latest
 WHERE m.workspace_id = :ws AND m.message_id = latest.message_id AND m.state <> latest.type
 """
 
-# The facts that take effect now: this batch's events whose message exists, and earlier
-# events whose message was born in this batch; oldest first, as they happened. Each branch
-# is an index lookup, so the cost follows the batch, not the table.
+# The facts that take effect now: this batch's events whose message exists (from staging),
+# and the earlier events of messages born with history; oldest first, as they happened.
 LEAD_FACTS = """
 SELECT lead_id, type, bounce_type, classification FROM (
-    SELECT m.lead_id, s.type, s.bounce_type, s.classification, e.occurred_at, e.id
+    SELECT m.lead_id, s.type, s.bounce_type, s.classification, s.occurred_at,
+           1 AS in_batch, s.idx::bigint AS seq
     FROM ingest_staging s
-    JOIN email_events e ON e.workspace_id = :ws AND e.external_id = s.external_id
     JOIN messages m ON m.workspace_id = :ws AND m.message_id = s.message_id
     WHERE m.lead_id IS NOT NULL AND s.type IN ('sent', 'bounced', 'replied')
-    UNION
-    SELECT m.lead_id, e.type, e.bounce_type, r.classification, e.occurred_at, e.id
+    UNION ALL
+    SELECT m.lead_id, e.type, e.bounce_type, r.classification, e.occurred_at, 0, e.id
     FROM email_events e
     JOIN messages m ON m.workspace_id = :ws AND m.message_id = e.message_id
     LEFT JOIN replies r ON r.workspace_id = :ws AND r.event_external_id = e.external_id
-    WHERE e.workspace_id = :ws AND e.message_id = ANY(:born) AND m.lead_id IS NOT NULL
+    WHERE e.workspace_id = :ws AND e.message_id = ANY(:early) AND m.lead_id IS NOT NULL
       AND e.type IN ('sent', 'bounced', 'replied')
+      AND NOT EXISTS (SELECT 1 FROM ingest_staging s WHERE s.external_id = e.external_id)
 ) facts
-ORDER BY occurred_at, id
+ORDER BY occurred_at, in_batch, seq
 """
 
 
@@ -157,9 +159,14 @@ def _stage(conn: Connection, events: Sequence[ParsedEvent]) -> None:
                 event.mailbox_provider, event.bounce_type, event.reason, event.url,
                 event.user_agent, event.ip, event.reply_from, event.body, event.classification,
             ))
+    # A temp table has no statistics until analysed; without them every join below is
+    # planned for a guessed size and the batch's cost grows with the workspace's tables.
+    conn.execute(text("ANALYZE ingest_staging"))
 
 
-def write_batch(conn: Connection, workspace_id: str, events: Sequence[ParsedEvent]) -> int:
+def write_batch(
+    conn: Connection, workspace_id: str, events: Sequence[ParsedEvent], early: set[str]
+) -> int:
     """Store a batch of distinct, validated events; returns how many were new."""
     ws = {"ws": workspace_id}
     _stage(conn, events)
@@ -168,15 +175,16 @@ def write_batch(conn: Connection, workspace_id: str, events: Sequence[ParsedEven
     if not accepted:
         return 0
     born = [row.message_id for row in conn.execute(text(INSERT_MESSAGES), ws) if row.born]
+    history = [message_id for message_id in born if message_id in early]
     conn.execute(text(INSERT_REPLIES), ws)
-    conn.execute(text(ADOPT_REPLIES), {**ws, "born": born})
-    conn.execute(text(SUPPRESS), {**ws, "born": born})
+    conn.execute(text(ADOPT_REPLIES), {**ws, "early": history})
+    conn.execute(text(SUPPRESS), {**ws, "early": history})
     touched = list(conn.execute(text(
         "SELECT DISTINCT message_id FROM ingest_staging "
         "WHERE type IN ('sent', 'failed', 'delivered', 'bounced')")).scalars())
     if touched:
         conn.execute(text(UPDATE_STATES), {**ws, "touched": touched})
-    facts = conn.execute(text(LEAD_FACTS), {**ws, "born": born})
+    facts = conn.execute(text(LEAD_FACTS), {**ws, "early": history})
     apply_moves(conn, ((row.lead_id, fact_move(row.type, row.bounce_type, row.classification))
                        for row in facts))
     return int(accepted)
