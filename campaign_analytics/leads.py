@@ -48,7 +48,9 @@ Source = Annotated[Text, Field(max_length=100)]
 AccountId = Annotated[Text, Field(max_length=40)]
 
 
-class LeadFields(BaseModel):
+class LeadDetails(BaseModel):
+    """The optional facts about a lead, shared by creation and change."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     website_url: Url | None = None
@@ -58,27 +60,20 @@ class LeadFields(BaseModel):
     relevance_score: Score | None = None
     guest_post_likelihood: Score | None = None
     source: Source | None = None
-    qualification: Qualification = Qualification.PENDING
     account_id: AccountId | None = None
 
 
-class LeadChanges(Changes):
+class LeadFields(LeadDetails):
+    qualification: Qualification = Qualification.PENDING
+
+
+class LeadChanges(Changes, LeadDetails):
     """Only the fields present change; ``status`` follows the manual lifecycle."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    CLEARABLE = frozenset({"website_url", "website_title", "contact_email", "quality_score",
-                           "relevance_score", "guest_post_likelihood", "source", "account_id"})
+    CLEARABLE = frozenset(LeadDetails.model_fields)
 
     status: LeadStatus | None = None
     qualification: Qualification | None = None
-    website_url: Url | None = None
-    website_title: Title | None = None
-    contact_email: EmailStr | None = None
-    quality_score: Score | None = None
-    relevance_score: Score | None = None
-    guest_post_likelihood: Score | None = None
-    source: Source | None = None
-    account_id: AccountId | None = None
 
 
 def check_move(current: LeadStatus, target: LeadStatus) -> None:
