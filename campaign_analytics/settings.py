@@ -47,6 +47,17 @@ class Settings(BaseSettings):
     task_time_limit_seconds: int = Field(3600, ge=2)
     broker_visibility_timeout_seconds: int = Field(7200, ge=60)
 
+    # Rate limits: requests per workspace per minute, by category (SPEC §4). The counters
+    # live in Redis so every API process shares them; the URL defaults to REDIS_URL.
+    rate_limits_enabled: bool = True
+    rate_limit_storage_url: str | None = None
+    rate_limit_key_prefix: str = Field("ratelimit", min_length=1)
+    rate_limit_campaign_analytics: int = Field(100, ge=1)
+    rate_limit_overview: int = Field(60, ge=1)
+    rate_limit_deliverability: int = Field(30, ge=1)
+    rate_limit_exports: int = Field(10, ge=1)
+    rate_limit_default: int = Field(300, ge=1)
+
     @model_validator(mode="after")
     def _check_consistency(self) -> Settings:
         if self.app_env == "production" and (
@@ -80,6 +91,9 @@ class Settings(BaseSettings):
         if not self.redis_url:
             raise RuntimeError("REDIS_URL is not set (campaign-analytics up sets it for you)")
         return self.redis_url
+
+    def require_rate_limit_storage_url(self) -> str:
+        return self.rate_limit_storage_url or self.require_redis_url()
 
 
 @lru_cache(maxsize=1)

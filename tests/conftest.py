@@ -41,6 +41,12 @@ FAST_JOB_SETTINGS: dict[str, Any] = {
     "sweeper_interval_seconds": 1,
     "job_max_attempts": 4,
 }
+# Budgets no test reaches by accident, so the limiter still runs on every request;
+# tests/webapi/test_rate_limits.py builds apps with small ones.
+GENEROUS_RATE_LIMITS: dict[str, Any] = {
+    name: 100_000 for name, field in Settings.model_fields.items()
+    if name.startswith("rate_limit_") and field.annotation is int
+}
 
 
 def listening(host: str, port: int) -> bool:
@@ -135,7 +141,10 @@ def redis_url(redis_server_url: str) -> str:
 
 @pytest.fixture(scope="session")
 def settings(database_url: str, redis_url: str) -> Settings:
-    return Settings(database_url=database_url, redis_url=redis_url, **FAST_JOB_SETTINGS)
+    return Settings(
+        database_url=database_url, redis_url=redis_url, **FAST_JOB_SETTINGS,
+        **GENEROUS_RATE_LIMITS,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -201,7 +210,10 @@ def world(tenant: Tenant) -> Any:
 def process_env(database_url: str, redis_url: str) -> dict[str, str]:
     """The environment of worker and beat processes started by a test."""
     env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
-    env.update({key.upper(): str(value) for key, value in FAST_JOB_SETTINGS.items()})
+    env.update({
+        key.upper(): str(value)
+        for key, value in {**FAST_JOB_SETTINGS, **GENEROUS_RATE_LIMITS}.items()
+    })
     env.update(DATABASE_URL=database_url, REDIS_URL=redis_url, LOG_LEVEL="INFO")
     return env
 

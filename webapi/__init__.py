@@ -9,7 +9,7 @@ from flask import Flask
 from campaign_analytics.db import Database
 from campaign_analytics.settings import Settings, get_settings
 
-from . import database, errors, metrics
+from . import database, errors, limits, metrics
 from .routes import accounts, campaigns, health, ingestion, jobs, leads, workspaces
 
 BLUEPRINTS = (
@@ -37,4 +37,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     celery_init_app(app, settings, db)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
+    limits.init_app(app, settings)  # wraps the registered views, so it comes after them
     return app

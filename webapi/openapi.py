@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
 
 from .errors import ApiError
+from .limits import RateLimit
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -118,6 +119,46 @@ ERROR_SCHEMA = {
 }
 
 
+RATE_LIMIT_HEADERS = {
+    "X-RateLimit-Limit": {
+        "description": "Requests allowed per minute for this workspace in this endpoint's "
+                       "rate-limit category",
+        "schema": {"type": "integer"},
+    },
+    "X-RateLimit-Remaining": {
+        "description": "Requests left in the current window",
+        "schema": {"type": "integer"},
+    },
+    "X-RateLimit-Reset": {
+        "description": "When the current window ends (Unix time, seconds)",
+        "schema": {"type": "integer"},
+    },
+    "Retry-After": {
+        "description": "Seconds to wait before the next request is accepted",
+        "schema": {"type": "integer"},
+    },
+}
+
+
+def _document_rate_limit(
+    responses: dict[str, Any], limit: RateLimit, error_ref: dict[str, Any]
+) -> None:
+    """Counted responses carry the X-RateLimit headers; 401 is answered before counting."""
+    headers = {
+        name: {"$ref": f"#/components/headers/{name}"}
+        for name in RATE_LIMIT_HEADERS if name != "Retry-After"
+    }
+    responses["429"] = {
+        "description": f"RATE_LIMITED: more than {limit.per_minute} requests per minute for "
+                       f"this workspace in the '{limit.category}' category",
+        "headers": {**headers, "Retry-After": {"$ref": "#/components/headers/Retry-After"}},
+        **error_ref,
+    }
+    for code, response in responses.items():
+        if code not in ("401", "429"):
+            response["headers"] = dict(headers)
+
+
 def _parameters(path: str, spec: Operation, schemas: dict[str, Any]) -> list[dict[str, Any]]:
     params = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
@@ -136,16 +177,17 @@ def _parameters(path: str, spec: Operation, schemas: dict[str, Any]) -> list[dic
 
 
 def build_document(app: Flask, *, title: str, version: str) -> dict[str, Any]:
-    operations: list[tuple[str, str, Operation]] = []
+    operations: list[tuple[str, str, Operation, RateLimit | None]] = []
     for rule in app.url_map.iter_rules():
-        spec = getattr(app.view_functions[rule.endpoint], "operation", None)
+        view = app.view_functions[rule.endpoint]
+        spec = getattr(view, "operation", None)
         if spec is None:
             continue
         path = _PATH_PARAM.sub(r"{\1}", rule.rule)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            operations.append((path, method.lower(), spec))
+            operations.append((path, method.lower(), spec, getattr(view, "rate_limit", None)))
 
-    models = {m for _, _, s in operations for m in (s.body, s.response) if m is not None}
+    models = {m for _, _, s, _ in operations for m in (s.body, s.response) if m is not None}
     keys, definitions = models_json_schema(
         [(model, "serialization") for model in models], ref_template=REF_TEMPLATE
     )
@@ -153,7 +195,7 @@ def build_document(app: Flask, *, title: str, version: str) -> dict[str, Any]:
     schemas["Error"] = ERROR_SCHEMA
 
     paths: dict[str, dict[str, Any]] = {}
-    for path, method, spec in sorted(operations, key=lambda item: (item[0], item[1])):
+    for path, method, spec, rate_limit in sorted(operations, key=lambda item: item[:2]):
         responses: dict[str, Any] = {}
         data = keys[(spec.response, "serialization")] if spec.response else {"type": "object"}
         if spec.raw_content_type:
@@ -168,6 +210,8 @@ def build_document(app: Flask, *, title: str, version: str) -> dict[str, Any]:
             if code == "401" and spec.public:
                 continue
             responses.setdefault(code, {"description": f"Error ({code})", **error_ref})
+        if rate_limit is not None:
+            _document_rate_limit(responses, rate_limit, error_ref)
         entry: dict[str, Any] = {
             "summary": spec.summary,
             "operationId": f"{method}_{path}".replace("/", "_").replace("{", "").replace("}", ""),
@@ -195,6 +239,7 @@ def build_document(app: Flask, *, title: str, version: str) -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": schemas,
+            "headers": RATE_LIMIT_HEADERS,
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
         },
     }
