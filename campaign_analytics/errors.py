@@ -82,3 +82,7 @@ class AccountAlreadyExists(DomainError):
 
 class PayloadTooLarge(DomainError):
     code = "PAYLOAD_TOO_LARGE"
+
+
+class InvalidTimeRange(DomainError):
+    code = "INVALID_TIME_RANGE"

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from .campaigns import get_campaign
 from .errors import ReplyNotFound, SuppressionNotFound
 from .leads import POSITIVE_REPLIES, apply_moves, fact_move
-from .models import Campaign, Lead, Message, Reply, Suppression
+from .models import Campaign, Lead, Message, Reply, ReplyCorrection, Suppression
 from .models.vocabulary import ClassifiedBy, LeadStatus, ReplyClass, StatusSource
 from .pagination import DEFAULT_LIMIT, Page, paginate
 
@@ -100,6 +100,10 @@ def reclassify(session: Session, workspace_id: str, reply_id: str, new: ReplyCla
         _lift_decline(session, reply, new)
     if new == ReplyClass.NOT_INTERESTED and new != old:
         _suppress(session, reply)
+    if new != old:  # the next refresh moves the reply's count to its new class
+        session.add(ReplyCorrection(workspace_id=workspace_id, reply_id=reply.id,
+                                    old_classification=old.value,
+                                    new_classification=new.value))
     session.flush()
     if reply.lead_id:
         apply_moves(session.connection(), [(reply.lead_id, fact_move("replied", None, new))])

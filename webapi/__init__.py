@@ -10,10 +10,22 @@ from campaign_analytics.db import Database
 from campaign_analytics.settings import Settings, get_settings
 
 from . import database, errors, limits, metrics
-from .routes import accounts, campaigns, health, ingestion, jobs, leads, workspaces
+from .routes import (
+    accounts,
+    analytics,
+    campaigns,
+    deliverability,
+    health,
+    ingestion,
+    jobs,
+    leads,
+    workspace_analytics,
+    workspaces,
+)
 
 BLUEPRINTS = (
     health.bp, workspaces.bp, jobs.bp, campaigns.bp, leads.bp, accounts.bp, ingestion.bp,
+    analytics.bp, workspace_analytics.bp, deliverability.bp,
 )
 
 

@@ -265,11 +265,15 @@ def _finished(
 
 def _refuse_a_second_run(conn: psycopg.Connection[Any], ids: GeneratedIds, plan: Plan) -> None:
     """A seed's rows exist at most once per workspace. The advisory lock makes a concurrent
-    run with the same seed wait for this one, then see its rows and stop."""
+    run with the same seed wait for this one, then see its rows and stop. Like every writer
+    of events it also holds the workspace's ingest lock (``locks.lock_ingest``), so a
+    refresh never reads a watermark beyond events still being written."""
     conn.execute(
         "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
         (f"generate:{ids.workspace_id}:{ids.seed}",),
     )
+    conn.execute("SELECT pg_advisory_xact_lock(hashtext('ingest:' || %s))",
+                 (ids.workspace_id,))
     found = conn.execute(
         "SELECT 1 FROM campaigns WHERE id = ANY(%s) LIMIT 1", ([c.id for c in plan.campaigns],)
     ).fetchone()

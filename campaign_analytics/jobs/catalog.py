@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..analytics.refresh import refresh_job
 from ..diagnostics import run_diagnostic
 from ..purge import purge_campaign
 from .kinds import JobKind, Queue
@@ -11,6 +12,7 @@ KINDS: dict[str, JobKind] = {
     for kind in (
         JobKind("diagnostic", Queue.MAINTENANCE, run_diagnostic),
         JobKind("campaign_purge", Queue.MAINTENANCE, purge_campaign),
+        JobKind("refresh", Queue.ANALYTICS, refresh_job),
     )
 }
 

@@ -4,17 +4,29 @@ from .base import Base
 from .job import Job
 from .messaging import EmailEvent, Message, Reply
 from .outreach import Campaign, Lead, SendingAccount, Suppression
+from .rollup import (
+    BounceReasonBucket,
+    CampaignBucket,
+    DeliveryBucket,
+    RefreshState,
+    ReplyCorrection,
+)
 from .workspace import ApiKey, Workspace
 
 __all__ = [
     "ApiKey",
     "Base",
+    "BounceReasonBucket",
     "Campaign",
+    "CampaignBucket",
+    "DeliveryBucket",
     "EmailEvent",
     "Job",
     "Lead",
     "Message",
+    "RefreshState",
     "Reply",
+    "ReplyCorrection",
     "SendingAccount",
     "Suppression",
     "Workspace",

@@ -1,0 +1,1 @@
+"""Analytics: rollups built by refresh, and the numbers every analytics endpoint returns."""

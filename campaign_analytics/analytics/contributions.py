@@ -1,0 +1,210 @@
+"""The SQL that turns raw events into rollup rows: what a set of messages contributes.
+
+One statement computes, for every message in scope, its contribution to the rollups as
+of watermark ``:new`` (sign +1) and, for an incremental refresh, as of ``:old`` (sign -1);
+their sum is exactly the change the new events make, and it is added to the rollups.
+A full refresh is the same statement with ``:old = 0`` on emptied rollups.
+
+Counting rules (SPEC §7, §11.7, §11.18): a message counts once its ``sent`` event is in;
+``sent`` and every unique count (delivered, bounced by type, spam, unsubscribe, opened,
+clicked, replied) fall in the bucket of the message's first such event; ``failed`` and
+the totals count every event; ``slot_*`` credit engagement to the send bucket.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..models.rollup import COUNTERS
+
+BUCKET = "date_bin('15 minutes', {at}, TIMESTAMPTZ '2000-01-01 00:00:00+00')"
+
+# Unique counts: the rollup column, and the events whose first occurrence it counts.
+FIRSTS: tuple[tuple[str, str], ...] = (
+    ("sent", "type = 'sent'"),
+    ("delivered", "type = 'delivered'"),
+    ("bounced_hard", "type = 'bounced' AND bounce_type = 'hard'"),
+    ("bounced_soft", "type = 'bounced' AND bounce_type = 'soft'"),
+    ("spam_complaints", "type = 'spam_complaint'"),
+    ("unsubscribes", "type = 'unsubscribed'"),
+    ("opened", "type = 'opened'"),
+    ("clicked", "type = 'clicked'"),
+    ("replied", "type = 'replied'"),
+)
+# Engagement credited to the send slot: the slot column and the first it depends on.
+SLOTS: tuple[tuple[str, str], ...] = (
+    ("slot_opened", "opened"), ("slot_clicked", "clicked"), ("slot_replied", "replied"),
+)
+
+
+def reply_metric(classification: str) -> str:
+    """The counter a reply of this class adds to (a reply without a record: 'other')."""
+    return f"""CASE {classification} WHEN 'interested' THEN 'replies_interested'
+             WHEN 'not_interested' THEN 'replies_not_interested'
+             WHEN 'out_of_office' THEN 'replies_out_of_office' ELSE 'replies_other' END"""
+
+
+# Every event counts: the metric of each event type.
+EVERY_EVENT = f"""CASE ev.type WHEN 'failed' THEN 'failed' WHEN 'opened' THEN 'total_opens'
+        WHEN 'clicked' THEN 'total_clicks' ELSE {reply_metric("ev.classification")} END"""
+
+# Where events and messages come from: the whole workspace (full refresh), or the
+# ``refresh_events`` and ``refresh_scope`` tables a scoped refresh fills first.
+@dataclass(frozen=True)
+class Source:
+    events: str  # rows (id, message_id, type, occurred_at, bounce_type, reason, classification)
+    messages: str  # rows (message_id, campaign_id, account_id, provider)
+
+
+WORKSPACE = Source(
+    events="""(SELECT e.id, e.message_id, e.type, e.occurred_at, e.bounce_type, e.reason,
+                      r.classification
+               FROM email_events e
+               LEFT JOIN replies r ON e.type = 'replied' AND r.workspace_id = :ws
+                                  AND r.event_external_id = e.external_id
+               WHERE e.workspace_id = :ws)""",
+    messages="""(SELECT message_id, campaign_id, account_id, mailbox_provider AS provider
+                 FROM messages WHERE workspace_id = :ws)""",
+)
+SCOPE = Source(events="refresh_events", messages="refresh_scope")
+
+# What a scoped refresh reads, gathered by index lookups before the aggregation runs.
+FILL_SCOPE_EVENTS = """
+CREATE TEMP TABLE refresh_events ON COMMIT DROP AS
+SELECT e.id, e.message_id, e.type, e.occurred_at, e.bounce_type, e.reason, r.classification
+FROM refresh_scope s
+JOIN email_events e ON e.workspace_id = :ws AND e.message_id = s.message_id
+LEFT JOIN replies r ON e.type = 'replied' AND r.workspace_id = :ws
+                   AND r.event_external_id = e.external_id
+WHERE e.id <= :new
+"""
+
+
+def _firsts() -> str:
+    return ",\n        ".join(
+        f"min(occurred_at) FILTER (WHERE {condition}) AS {name}" for name, condition in FIRSTS
+    )
+
+
+def _unpivot() -> str:
+    pairs = [f"('{name}', m.{name})" for name, _ in FIRSTS]
+    pairs += [f"('{slot}', CASE WHEN m.{first} IS NOT NULL THEN m.sent END)"
+              for slot, first in SLOTS]
+    return ", ".join(pairs)
+
+
+def _sums() -> str:
+    return ",\n    ".join(
+        f"coalesce(sum(sign) FILTER (WHERE metric = '{name}'), 0) AS {name}"
+        for name in COUNTERS
+    )
+
+
+def events_sql(source: Source) -> str:
+    """CTEs ``fine``, one row per (campaign, account, provider, bucket), and ``reasons``,
+    both signed sums of the scope's events; parameters ``:ws``, ``:new``, ``:old``."""
+    return f"""
+WITH ev AS MATERIALIZED (
+    SELECT e.*, 1 AS sign FROM {source.events} e WHERE e.id <= :new
+    UNION ALL
+    SELECT e.*, -1 AS sign FROM {source.events} e WHERE e.id <= :old
+),
+firsts AS (
+    SELECT message_id, sign,
+        {_firsts()}
+    FROM ev GROUP BY message_id, sign
+),
+msg AS MATERIALIZED (
+    SELECT f.*, m.campaign_id, m.account_id, m.provider
+    FROM firsts f JOIN {source.messages} m ON m.message_id = f.message_id
+),
+facts AS (
+    SELECT m.campaign_id, m.account_id, m.provider, m.sign, x.metric, x.at
+    FROM msg m CROSS JOIN LATERAL (VALUES {_unpivot()}) AS x(metric, at)
+    WHERE m.sent IS NOT NULL AND x.at IS NOT NULL
+    UNION ALL
+    SELECT m.campaign_id, m.account_id, m.provider, m.sign, {EVERY_EVENT}, ev.occurred_at
+    FROM ev JOIN msg m ON m.message_id = ev.message_id AND m.sign = ev.sign
+    WHERE ev.type = 'failed'
+       OR (m.sent IS NOT NULL AND ev.type IN ('opened', 'clicked', 'replied'))
+),
+fine AS (
+    SELECT campaign_id, account_id, provider, {BUCKET.format(at="at")} AS bucket,
+    {_sums()}
+    FROM facts GROUP BY 1, 2, 3, 4
+),
+first_bounces AS (
+    SELECT DISTINCT ON (ev.sign, ev.message_id, ev.bounce_type)
+           m.campaign_id, m.account_id, ev.sign, ev.bounce_type, ev.occurred_at,
+           coalesce(nullif(btrim(ev.reason), ''), 'unknown') AS reason
+    FROM ev JOIN msg m ON m.message_id = ev.message_id AND m.sign = ev.sign
+    WHERE ev.type = 'bounced' AND m.sent IS NOT NULL AND ev.bounce_type IS NOT NULL
+    ORDER BY ev.sign, ev.message_id, ev.bounce_type, ev.occurred_at, ev.id
+),
+reasons AS (
+    SELECT campaign_id, account_id, {BUCKET.format(at="occurred_at")} AS bucket,
+           bounce_type, reason, sum(sign) AS bounces
+    FROM first_bounces GROUP BY 1, 2, 3, 4, 5
+)"""
+
+
+def _add(table: str) -> str:
+    return ", ".join(f"{name} = {table}.{name} + EXCLUDED.{name}" for name in COUNTERS)
+
+
+# Manual reclassifications (``reply_corrections``) of replies already in the rollups at
+# watermark ``:old``: each moves one count from the old class's counter to the new one's.
+CORRECTIONS = f"""
+WITH taken AS (
+    DELETE FROM reply_corrections WHERE workspace_id = :ws
+    RETURNING reply_id, old_classification, new_classification
+),
+facts AS (
+    SELECT m.campaign_id, m.account_id, m.mailbox_provider AS provider, e.occurred_at AS at,
+           x.sign, x.metric
+    FROM taken t
+    JOIN replies r ON r.id = t.reply_id
+    JOIN email_events e ON e.workspace_id = :ws AND e.external_id = r.event_external_id
+    JOIN messages m ON m.workspace_id = :ws AND m.message_id = r.message_id
+    CROSS JOIN LATERAL (VALUES (-1, {reply_metric("t.old_classification")}),
+                               (1, {reply_metric("t.new_classification")})) AS x(sign, metric)
+    WHERE e.id <= :old AND EXISTS (
+        SELECT 1 FROM email_events s
+        WHERE s.workspace_id = :ws AND s.message_id = r.message_id AND s.type = 'sent'
+          AND s.id <= :old)
+),
+fine AS (
+    SELECT campaign_id, account_id, provider, {BUCKET.format(at="at")} AS bucket,
+    {_sums()}
+    FROM facts GROUP BY 1, 2, 3, 4
+),
+reasons AS (
+    SELECT NULL::text AS campaign_id, NULL::text AS account_id, NULL::timestamptz AS bucket,
+           NULL::text AS bounce_type, NULL::text AS reason, 0 AS bounces
+    WHERE false
+)"""
+
+
+def apply_sql(contributions: str) -> str:
+    """Add ``fine`` and ``reasons`` to the three rollup tables, in one statement."""
+    columns = ", ".join(COUNTERS)
+    grouped = ", ".join(f"sum({name})" for name in COUNTERS)
+    return f"""{contributions},
+by_delivery AS (
+    INSERT INTO rollup_delivery_buckets (workspace_id, campaign_id, account_id, provider,
+                                         bucket, {columns})
+    SELECT :ws, campaign_id, account_id, provider, bucket, {columns} FROM fine
+    ON CONFLICT (campaign_id, bucket, account_id, provider) DO UPDATE
+    SET {_add("rollup_delivery_buckets")}
+),
+by_reason AS (
+    INSERT INTO rollup_bounce_reasons (workspace_id, campaign_id, account_id, bucket,
+                                       bounce_type, reason, bounces)
+    SELECT :ws, campaign_id, account_id, bucket, bounce_type, reason, bounces FROM reasons
+    ON CONFLICT (campaign_id, bucket, account_id, bounce_type, reason) DO UPDATE
+    SET bounces = rollup_bounce_reasons.bounces + EXCLUDED.bounces
+)
+INSERT INTO rollup_campaign_buckets (workspace_id, campaign_id, bucket, {columns})
+SELECT :ws, campaign_id, bucket, {grouped} FROM fine GROUP BY campaign_id, bucket
+ON CONFLICT (campaign_id, bucket) DO UPDATE SET {_add("rollup_campaign_buckets")}
+"""

@@ -1,0 +1,80 @@
+"""Reading the rollups: counter sums over a window, by local day or by any key.
+
+Every reader filters by workspace first; the window's ends are on the rollup grain, so
+the sums are exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Date, Select, cast, func, literal, select
+from sqlalchemy.orm import Session
+
+from ..models import Campaign, RefreshState
+from ..models.rollup import COUNTERS
+from .windows import Window
+
+REPLY_CLASSES = {
+    "interested": "replies_interested",
+    "not_interested": "replies_not_interested",
+    "out_of_office": "replies_out_of_office",
+    "replied": "replies_other",
+}
+
+
+class Counts(dict[str, int]):
+    """Counter sums plus the two derived totals every reader needs."""
+
+    def __init__(self, values: dict[str, int] | None = None) -> None:
+        values = values or {}
+        super().__init__({name: int(values.get(name) or 0) for name in COUNTERS})
+        self["bounced"] = self["bounced_hard"] + self["bounced_soft"]
+        self["total_replies"] = sum(self[column] for column in REPLY_CLASSES.values())
+
+    def __add__(self, other: dict[str, int]) -> Counts:  # type: ignore[override]
+        return Counts({name: self[name] + other[name] for name in COUNTERS})
+
+
+def _sums(model: Any, columns: Iterable[str] = COUNTERS) -> list[Any]:
+    return [func.sum(getattr(model, name)).label(name) for name in columns]
+
+
+def _local_day(model: Any, timezone: str) -> Any:
+    return cast(func.timezone(timezone, model.bucket), Date)
+
+
+def windowed(model: Any, workspace_id: str, window: Window | None, *conditions: Any,
+             key: Any = None) -> Select[Any]:
+    """Sums of every counter, grouped by ``key`` (or none), live campaigns only."""
+    keys = [key.label("key")] if key is not None else [literal(None).label("key")]
+    query = (select(*keys, *_sums(model))
+             .join(Campaign, Campaign.id == model.campaign_id)
+             .where(model.workspace_id == workspace_id, Campaign.deleted_at.is_(None),
+                    *conditions))
+    if window is not None:
+        query = query.where(model.bucket >= window.start, model.bucket < window.end)
+    return query.group_by(keys[0]) if key is not None else query.group_by()
+
+
+def by_key(session: Session, query: Select[Any]) -> dict[Any, Counts]:
+    return {row.key: Counts(row._asdict()) for row in session.execute(query)}
+
+
+def total(session: Session, query: Select[Any]) -> Counts:
+    row = session.execute(query).one()
+    return Counts(row._asdict())
+
+
+def by_day(session: Session, model: Any, workspace_id: str, window: Window,
+           *conditions: Any) -> dict[date, Counts]:
+    return by_key(session, windowed(model, workspace_id, window, *conditions,
+                                    key=_local_day(model, window.timezone)))
+
+
+def as_of(session: Session, workspace_id: str) -> datetime | None:
+    """Until the first refresh there is nothing in the rollups: ``None``."""
+    return session.scalar(select(RefreshState.as_of).where(
+        RefreshState.workspace_id == workspace_id))

@@ -1,0 +1,128 @@
+"""Time windows and buckets in a timezone (SPEC §7 "Time range", §11.1-4).
+
+A window is a half-open UTC interval whose ends fall on the rollups' 15-minute grain, so
+every number read from the rollups for it is exact. Days, ISO weeks and months are local.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from ..errors import InvalidTimeRange
+from ..workspaces import validate_timezone
+
+GRAIN = timedelta(minutes=15)
+MAX_SPAN_DAYS = 366
+PERIOD_DAYS = {"7d": 7, "14d": 14, "30d": 30, "90d": 90}
+CUSTOM = "custom"
+DEFAULT_PERIOD = "30d"
+
+
+class Grouping(StrEnum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+
+
+@dataclass(frozen=True)
+class Window:
+    start: datetime  # inclusive, aware, in ``timezone``
+    end: datetime  # exclusive
+    period: str
+    timezone: str
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def as_dict(self) -> dict[str, str]:
+        return {"start": _iso(self.start), "end": _iso(self.end), "period": self.period,
+                "timezone": self.timezone}
+
+    def days(self) -> list[date]:
+        """Every local day the window touches, in order."""
+        first = self.start.astimezone(self.zone).date()
+        last = (self.end - GRAIN).astimezone(self.zone).date()
+        return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+    def buckets(self, grouping: Grouping) -> list[date]:
+        """The first local day of every day, week or month bucket, in order."""
+        return sorted({bucket_of(day, grouping) for day in self.days()})
+
+
+def bucket_of(day: date, grouping: Grouping) -> date:
+    if grouping is Grouping.WEEK:
+        return day - timedelta(days=day.weekday())
+    if grouping is Grouping.MONTH:
+        return day.replace(day=1)
+    return day
+
+
+def local_midnight(day: date, zone: ZoneInfo) -> datetime:
+    """The instant the local day begins (a DST gap at midnight moves it forward)."""
+    naive = datetime.combine(day, time())
+    aware = naive.replace(tzinfo=zone)
+    round_trip = aware.astimezone(UTC).astimezone(zone)
+    return aware if round_trip.replace(tzinfo=None) == naive else round_trip
+
+
+def last_days(days: int, timezone: str, now: datetime) -> Window:
+    """The ``days`` local calendar days ending with today, today included."""
+    zone = ZoneInfo(timezone)
+    today = now.astimezone(zone).date()
+    return Window(local_midnight(today - timedelta(days=days - 1), zone),
+                  local_midnight(today + timedelta(days=1), zone), f"{days}d", timezone)
+
+
+def resolve_window(
+    period: str | None, start: str | None, end: str | None, timezone: str, now: datetime
+) -> Window:
+    """The window a request names; ``INVALID_TIME_RANGE`` for anything it cannot mean."""
+    timezone = validate_timezone(timezone)
+    if period is None:
+        period = CUSTOM if start is not None or end is not None else DEFAULT_PERIOD
+    if period in PERIOD_DAYS:
+        if start is not None or end is not None:
+            raise InvalidTimeRange(f"startDate and endDate need timeRange=custom, not {period}")
+        return last_days(PERIOD_DAYS[period], timezone, now)
+    if period != CUSTOM:
+        choices = ", ".join([*PERIOD_DAYS, CUSTOM])
+        raise InvalidTimeRange(f"Unknown timeRange {period!r}: use one of {choices}")
+    if start is None or end is None:
+        raise InvalidTimeRange("timeRange=custom needs both startDate and endDate")
+    zone = ZoneInfo(timezone)
+    window = Window(_bound(start, zone, "startDate", end=False),
+                    _bound(end, zone, "endDate", end=True), CUSTOM, timezone)
+    if window.start >= window.end:
+        raise InvalidTimeRange("startDate must be before endDate")
+    if len(window.days()) > MAX_SPAN_DAYS:
+        raise InvalidTimeRange(f"A custom range spans at most {MAX_SPAN_DAYS} days")
+    return window
+
+
+def _bound(value: str, zone: ZoneInfo, name: str, *, end: bool) -> datetime:
+    """A date is a whole local day (an end date includes its day); a datetime is exact."""
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            return local_midnight(day + timedelta(days=1) if end else day, zone)
+        instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidTimeRange(
+            f"{name} {value!r} is neither a date (YYYY-MM-DD) nor an ISO 8601 datetime"
+        ) from None
+    instant = instant.replace(tzinfo=zone) if instant.tzinfo is None else instant
+    if (instant - datetime(2000, 1, 1, tzinfo=UTC)) % GRAIN:
+        raise InvalidTimeRange(
+            f"{name} {value!r} must fall on a quarter hour (:00, :15, :30, :45): "
+            "the numbers are kept at 15-minute resolution"
+        )
+    return instant.astimezone(zone)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z") if moment.utcoffset() == timedelta(0) \
+        else moment.isoformat()

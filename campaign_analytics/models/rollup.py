@@ -1,0 +1,127 @@
+"""Rollups: counts per 15-minute UTC bucket, written only by refresh, read by analytics.
+
+Every IANA offset is a whole number of quarter hours, so a local day, week or month is
+always a whole number of buckets: boundaries are exact in Asia/Kolkata and across DST.
+Unique counts (opened, clicked, replied, delivered, …) sit in the bucket of the message's
+first such event; ``slot_*`` credit a message's engagement, whenever it came, to the
+bucket the message was sent in (the send-time heatmap).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base
+
+# Every counter column, in one place: refresh writes them all, readers pick what they need.
+COUNTERS: tuple[str, ...] = (
+    "sent", "failed", "delivered", "bounced_hard", "bounced_soft", "spam_complaints",
+    "unsubscribes", "opened", "clicked", "replied", "total_opens", "total_clicks",
+    "replies_interested", "replies_not_interested", "replies_out_of_office", "replies_other",
+    "slot_opened", "slot_clicked", "slot_replied",
+)
+
+
+def _counter() -> Mapped[int]:
+    return mapped_column(Integer, nullable=False, server_default="0")
+
+
+class _Counters:
+    sent: Mapped[int] = _counter()
+    failed: Mapped[int] = _counter()
+    delivered: Mapped[int] = _counter()
+    bounced_hard: Mapped[int] = _counter()
+    bounced_soft: Mapped[int] = _counter()
+    spam_complaints: Mapped[int] = _counter()
+    unsubscribes: Mapped[int] = _counter()
+    opened: Mapped[int] = _counter()
+    clicked: Mapped[int] = _counter()
+    replied: Mapped[int] = _counter()
+    total_opens: Mapped[int] = _counter()
+    total_clicks: Mapped[int] = _counter()
+    replies_interested: Mapped[int] = _counter()
+    replies_not_interested: Mapped[int] = _counter()
+    replies_out_of_office: Mapped[int] = _counter()
+    replies_other: Mapped[int] = _counter()
+    slot_opened: Mapped[int] = _counter()
+    slot_clicked: Mapped[int] = _counter()
+    slot_replied: Mapped[int] = _counter()
+
+
+class CampaignBucket(_Counters, Base):
+    """Per campaign: what campaign analytics, overview, compare and the heatmap read."""
+
+    __tablename__ = "rollup_campaign_buckets"
+    __table_args__ = (Index("ix_rollup_campaign_buckets_workspace_bucket",
+                            "workspace_id", "bucket"),)
+
+    campaign_id: Mapped[str] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
+    bucket: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+
+
+class DeliveryBucket(_Counters, Base):
+    """Per campaign, sending account and mailbox provider: deliverability and accounts."""
+
+    __tablename__ = "rollup_delivery_buckets"
+    __table_args__ = (
+        Index("uq_rollup_delivery_buckets_key", "campaign_id", "bucket", "account_id",
+              "provider", unique=True, postgresql_nulls_not_distinct=True),
+        Index("ix_rollup_delivery_buckets_workspace_bucket", "workspace_id", "bucket"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    account_id: Mapped[str | None] = mapped_column(String(40))
+    provider: Mapped[str] = mapped_column(String(16))
+    bucket: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class BounceReasonBucket(Base):
+    """Bounces by reason, counted like ``bounced_hard``/``bounced_soft``."""
+
+    __tablename__ = "rollup_bounce_reasons"
+    __table_args__ = (
+        Index("uq_rollup_bounce_reasons_key", "campaign_id", "bucket", "account_id",
+              "bounce_type", "reason", unique=True, postgresql_nulls_not_distinct=True),
+        Index("ix_rollup_bounce_reasons_workspace_bucket", "workspace_id", "bucket"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    account_id: Mapped[str | None] = mapped_column(String(40))
+    bucket: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    bounce_type: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str] = mapped_column(Text)
+    bounces: Mapped[int] = _counter()
+
+
+class RefreshState(Base):
+    """How far a workspace's rollups reach: every event with ``id <= watermark`` is in
+    them, and every event ingested before ``as_of`` has such an id."""
+
+    __tablename__ = "refresh_state"
+
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True)
+    watermark: Mapped[int] = mapped_column(BigInteger)
+    as_of: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    full_refreshed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ReplyCorrection(Base):
+    """A manual reclassification not yet folded into the rollups (see analytics.refresh)."""
+
+    __tablename__ = "reply_corrections"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    reply_id: Mapped[str] = mapped_column(ForeignKey("replies.id", ondelete="CASCADE"))
+    old_classification: Mapped[str] = mapped_column(String(16))
+    new_classification: Mapped[str] = mapped_column(String(16))

@@ -1,0 +1,57 @@
+"""Campaign analytics and refresh requests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Response, current_app
+
+from campaign_analytics.analytics.campaign import campaign_analytics
+from campaign_analytics.analytics.requests import request_refresh
+
+from ..auth import workspace_blueprint
+from ..database import db_session
+from ..limits import rate_limited
+from ..openapi import operation
+from ..responses import ok
+from ..schemas.analytics import (
+    CampaignAnalyticsOut,
+    CampaignAnalyticsQuery,
+    RefreshOut,
+    RefreshRequest,
+)
+
+bp = workspace_blueprint("analytics", __name__)
+
+
+@bp.get("/campaigns/<campaign_id>/analytics")
+@rate_limited("campaign_analytics")
+@operation(
+    "A campaign's numbers over a time range", response=CampaignAnalyticsOut,
+    query=CampaignAnalyticsQuery, tags=("analytics",),
+    errors=("INVALID_TIME_RANGE", "CAMPAIGN_NOT_FOUND"),
+    description="summary, rates and time_series count the window; leads and progress are "
+                "the current state; as_of says how fresh the rollups are.",
+)
+def campaign(workspace_id: str, campaign_id: str, query: CampaignAnalyticsQuery) -> Response:
+    session = db_session()
+    now = datetime.now(UTC)
+    window = query.window(session, workspace_id, now)
+    data = campaign_analytics(session, workspace_id, campaign_id, window, query.group_by, now)
+    return ok(CampaignAnalyticsOut.model_validate(data))
+
+
+@bp.post("/analytics/refresh")
+@operation(
+    "Bring the rollups up to date", response=RefreshOut, body=RefreshRequest, status=202,
+    tags=("analytics",), errors=("CAMPAIGN_NOT_FOUND",),
+    description="Returns a queued refresh of the same scope and mode if there is one; "
+                "follow it at /jobs/{job_id}. Incremental refreshes cover the workspace.",
+)
+def refresh(workspace_id: str, body: RefreshRequest) -> Response:
+    job = request_refresh(db_session(), current_app.extensions["job_publisher"], workspace_id,
+                          body.mode, body.campaign_ids)
+    campaigns = job.params["campaign_ids"]
+    return ok(RefreshOut(job_id=job.id, status=job.status, mode=job.params["mode"],
+                         scope={"campaign_ids": campaigns} if campaigns else {"workspace": True}),
+              status=202)
