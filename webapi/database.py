@@ -29,3 +29,12 @@ def _close_session(_exc: BaseException | None) -> None:
 def init_app(app: Flask, db: Database) -> None:
     app.extensions["database"] = db
     app.teardown_appcontext(_close_session)
+
+
+def snapshot_session() -> Session:
+    """The request's session in one REPEATABLE READ transaction: a response assembled from
+    several queries stays consistent even if a refresh commits while it is being read."""
+    session = db_session()
+    session.commit()  # end authentication's transaction; the next one takes the snapshot
+    session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    return session

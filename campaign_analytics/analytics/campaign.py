@@ -50,6 +50,7 @@ def campaign_analytics(
     grouping: Grouping, now: datetime,
 ) -> dict[str, Any]:
     campaign = get_campaign(session, workspace_id, campaign_id)
+    freshness = as_of(session, workspace_id)  # first: a later refresh only adds to it
     in_campaign = CampaignBucket.campaign_id == campaign.id
     days = by_day(session, CampaignBucket, workspace_id, window, in_campaign)
     totals = sum(days.values(), Counts())
@@ -60,7 +61,7 @@ def campaign_analytics(
         "campaign": {"id": campaign.id, "name": campaign.name, "status": campaign.status,
                      "created_at": campaign.created_at},
         "time_range": window.as_dict(),
-        "as_of": as_of(session, workspace_id),
+        "as_of": freshness,
         "summary": summary_of(totals),
         "rates": rates.rates(totals),
         "time_series": time_series(days, window, grouping),

@@ -63,7 +63,8 @@ WORKSPACE = Source(
                LEFT JOIN replies r ON e.type = 'replied' AND r.workspace_id = :ws
                                   AND r.event_external_id = e.external_id
                WHERE e.workspace_id = :ws)""",
-    messages="""(SELECT message_id, campaign_id, account_id, mailbox_provider AS provider
+    messages="""(SELECT message_id, campaign_id, coalesce(account_id, '') AS account_id,
+                        mailbox_provider AS provider
                  FROM messages WHERE workspace_id = :ws)""",
 )
 SCOPE = Source(events="refresh_events", messages="refresh_scope")
@@ -100,14 +101,15 @@ def _sums() -> str:
     )
 
 
-def events_sql(source: Source) -> str:
-    """CTEs ``fine``, one row per (campaign, account, provider, bucket), and ``reasons``,
-    both signed sums of the scope's events; parameters ``:ws``, ``:new``, ``:old``."""
+def events_sql(source: Source, *, since: bool) -> str:
+    """CTEs ``fine``, one row per (campaign, account, provider, bucket), and ``reasons``:
+    the contributions as of ``:new``, minus (``since``) those as of ``:old``."""
+    older = f"UNION ALL SELECT e.*, -1 AS sign FROM {source.events} e WHERE e.id <= :old" \
+        if since else ""
     return f"""
 WITH ev AS MATERIALIZED (
     SELECT e.*, 1 AS sign FROM {source.events} e WHERE e.id <= :new
-    UNION ALL
-    SELECT e.*, -1 AS sign FROM {source.events} e WHERE e.id <= :old
+    {older}
 ),
 firsts AS (
     SELECT message_id, sign,
@@ -148,8 +150,12 @@ reasons AS (
 )"""
 
 
-def _add(table: str) -> str:
-    return ", ".join(f"{name} = {table}.{name} + EXCLUDED.{name}" for name in COUNTERS)
+def _add(table: str, key: str, upsert: bool, columns: tuple[str, ...] = COUNTERS) -> str:
+    """Rollups are emptied before a rebuild, so only a change needs ``ON CONFLICT``."""
+    if not upsert:
+        return ""
+    changes = ", ".join(f"{name} = {table}.{name} + EXCLUDED.{name}" for name in columns)
+    return f"ON CONFLICT ({key}) DO UPDATE SET {changes}"
 
 
 # Manual reclassifications (``reply_corrections``) of replies already in the rollups at
@@ -160,7 +166,8 @@ WITH taken AS (
     RETURNING reply_id, old_classification, new_classification
 ),
 facts AS (
-    SELECT m.campaign_id, m.account_id, m.mailbox_provider AS provider, e.occurred_at AS at,
+    SELECT m.campaign_id, coalesce(m.account_id, '') AS account_id,
+           m.mailbox_provider AS provider, e.occurred_at AS at,
            x.sign, x.metric
     FROM taken t
     JOIN replies r ON r.id = t.reply_id
@@ -185,7 +192,7 @@ reasons AS (
 )"""
 
 
-def apply_sql(contributions: str) -> str:
+def apply_sql(contributions: str, *, upsert: bool) -> str:
     """Add ``fine`` and ``reasons`` to the three rollup tables, in one statement."""
     columns = ", ".join(COUNTERS)
     grouped = ", ".join(f"sum({name})" for name in COUNTERS)
@@ -194,17 +201,18 @@ by_delivery AS (
     INSERT INTO rollup_delivery_buckets (workspace_id, campaign_id, account_id, provider,
                                          bucket, {columns})
     SELECT :ws, campaign_id, account_id, provider, bucket, {columns} FROM fine
-    ON CONFLICT (campaign_id, bucket, account_id, provider) DO UPDATE
-    SET {_add("rollup_delivery_buckets")}
+    {_add("rollup_delivery_buckets", "workspace_id, bucket, campaign_id, account_id, provider",
+          upsert)}
 ),
 by_reason AS (
     INSERT INTO rollup_bounce_reasons (workspace_id, campaign_id, account_id, bucket,
                                        bounce_type, reason, bounces)
     SELECT :ws, campaign_id, account_id, bucket, bounce_type, reason, bounces FROM reasons
-    ON CONFLICT (campaign_id, bucket, account_id, bounce_type, reason) DO UPDATE
-    SET bounces = rollup_bounce_reasons.bounces + EXCLUDED.bounces
+    {_add("rollup_bounce_reasons",
+          "workspace_id, bucket, campaign_id, account_id, bounce_type, reason", upsert,
+          ("bounces",))}
 )
 INSERT INTO rollup_campaign_buckets (workspace_id, campaign_id, bucket, {columns})
 SELECT :ws, campaign_id, bucket, {grouped} FROM fine GROUP BY campaign_id, bucket
-ON CONFLICT (campaign_id, bucket) DO UPDATE SET {_add("rollup_campaign_buckets")}
+{_add("rollup_campaign_buckets", "campaign_id, bucket", upsert)}
 """

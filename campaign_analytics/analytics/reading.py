@@ -47,10 +47,10 @@ def _local_day(model: Any, timezone: str) -> Any:
 
 
 def windowed(model: Any, workspace_id: str, window: Window | None, *conditions: Any,
-             key: Any = None) -> Select[Any]:
-    """Sums of every counter, grouped by ``key`` (or none), live campaigns only."""
+             key: Any = None, columns: Iterable[str] = COUNTERS) -> Select[Any]:
+    """Sums of the counters, grouped by ``key`` (or none), live campaigns only."""
     keys = [key.label("key")] if key is not None else [literal(None).label("key")]
-    query = (select(*keys, *_sums(model))
+    query = (select(*keys, *_sums(model, columns))
              .join(Campaign, Campaign.id == model.campaign_id)
              .where(model.workspace_id == workspace_id, Campaign.deleted_at.is_(None),
                     *conditions))
@@ -75,6 +75,7 @@ def by_day(session: Session, model: Any, workspace_id: str, window: Window,
 
 
 def as_of(session: Session, workspace_id: str) -> datetime | None:
-    """Until the first refresh there is nothing in the rollups: ``None``."""
+    """Until the first refresh there is nothing in the rollups: ``None``. Read it before
+    the numbers: a refresh committing meanwhile can only make them newer than it says."""
     return session.scalar(select(RefreshState.as_of).where(
         RefreshState.workspace_id == workspace_id))

@@ -37,7 +37,6 @@ from .contributions import (
     FILL_SCOPE_EVENTS,
     SCOPE,
     WORKSPACE,
-    Source,
     apply_sql,
     events_sql,
 )
@@ -59,11 +58,11 @@ class RefreshResult:
     mode: RefreshMode
     watermark: int
     as_of: datetime
-    events: int  # events past the previous watermark (full: every event in scope)
+    new_events: int  # events between the previous watermark and this one
 
     def as_dict(self) -> dict[str, object]:
         return {"mode": self.mode.value, "watermark": self.watermark,
-                "as_of": self.as_of.isoformat(), "events": self.events}
+                "as_of": self.as_of.isoformat(), "new_events": self.new_events}
 
 
 def refresh(
@@ -87,8 +86,8 @@ def refresh(
             conn.execute(text("SELECT pg_advisory_unlock(hashtext('refresh:' || :ws))"),
                          {"ws": workspace_id})
             conn.commit()
-    log.info("refresh %s of workspace %s: %d events, watermark %d",
-             mode.value, workspace_id, result.events, result.watermark)
+    log.info("refresh %s of workspace %s: %d new events, watermark %d",
+             mode.value, workspace_id, result.new_events, result.watermark)
     return result
 
 
@@ -108,32 +107,33 @@ def _run(
     state = conn.execute(select(RefreshState).where(
         RefreshState.workspace_id == workspace_id)).one_or_none()
     previous = state.watermark if state is not None else 0
-    if mode is RefreshMode.FULL and campaigns:
+    if mode is RefreshMode.FULL and campaigns and state is not None:
         # A partial rebuild keeps the workspace's watermark: other campaigns stay as they are.
-        events = _rebuild_campaigns(conn, workspace_id, campaigns, previous)
-        return RefreshResult(mode, previous, state.as_of if state else as_of, events)
-    if mode is RefreshMode.FULL or state is None:
-        events = _rebuild(conn, workspace_id, watermark)
-        _save_state(conn, workspace_id, watermark, as_of, full=True)
-        return RefreshResult(RefreshMode.FULL, watermark, as_of, events)
+        _rebuild_campaigns(conn, workspace_id, campaigns, previous)
+        return RefreshResult(mode, previous, state.as_of, 0)
     watermark = max(watermark, previous)
-    events = _advance(conn, workspace_id, previous, watermark)
+    new_events = _count_events(conn, workspace_id, previous, watermark)
+    if mode is RefreshMode.FULL or state is None:
+        _rebuild(conn, workspace_id, watermark)
+        _save_state(conn, workspace_id, watermark, as_of, full=True)
+        return RefreshResult(RefreshMode.FULL, watermark, as_of, new_events)
+    _advance(conn, workspace_id, previous, watermark)
     _save_state(conn, workspace_id, watermark, max(as_of, state.as_of), full=False)
-    return RefreshResult(mode, watermark, as_of, events)
+    return RefreshResult(mode, watermark, max(as_of, state.as_of), new_events)
 
 
-def _rebuild(conn: Connection, workspace_id: str, watermark: int) -> int:
+def _rebuild(conn: Connection, workspace_id: str, watermark: int) -> None:
     for table in ROLLUPS:
         conn.execute(delete(table).where(table.workspace_id == workspace_id))
     # Reclassifications are already in the replies this snapshot reads.
     conn.execute(delete(ReplyCorrection).where(ReplyCorrection.workspace_id == workspace_id))
-    _aggregate(conn, WORKSPACE, workspace_id, watermark, 0)
-    return _count_events(conn, workspace_id, 0, watermark)
+    _aggregate(conn, apply_sql(events_sql(WORKSPACE, since=False), upsert=False),
+               {"ws": workspace_id, "new": watermark})
 
 
 def _rebuild_campaigns(
     conn: Connection, workspace_id: str, campaigns: list[str], watermark: int
-) -> int:
+) -> None:
     """Rebuild some campaigns' rollups as of the current watermark."""
     _apply_corrections(conn, workspace_id, watermark)
     for table in ROLLUPS:
@@ -141,23 +141,22 @@ def _rebuild_campaigns(
                                          table.campaign_id.in_(campaigns)))
     _fill_scope(conn, workspace_id, "m.campaign_id = ANY(:campaigns)",
                 {"campaigns": campaigns})
-    return _aggregate_scope(conn, workspace_id, watermark, 0)
+    _aggregate_scope(conn, workspace_id, watermark, None)
 
 
-def _advance(conn: Connection, workspace_id: str, previous: int, watermark: int) -> int:
+def _advance(conn: Connection, workspace_id: str, previous: int, watermark: int) -> None:
     """Add what the events in (previous, watermark] change, message by message."""
     _apply_corrections(conn, workspace_id, previous)
     if watermark == previous:
-        return 0
+        return
     _fill_scope(conn, workspace_id, "m.message_id IN (SELECT message_id FROM email_events "
                 "WHERE id > :old AND id <= :new AND workspace_id = :ws)",
                 {"old": previous, "new": watermark})
     _aggregate_scope(conn, workspace_id, watermark, previous)
-    return _count_events(conn, workspace_id, previous, watermark)
 
 
 def _apply_corrections(conn: Connection, workspace_id: str, watermark: int) -> None:
-    conn.execute(text(apply_sql(CORRECTIONS)), {"ws": workspace_id, "old": watermark})
+    conn.execute(text(apply_sql(CORRECTIONS, upsert=True)), {"ws": workspace_id, "old": watermark})
 
 
 def _fill_scope(
@@ -167,26 +166,33 @@ def _fill_scope(
     never sent or failed does not count (SPEC §11.18), so it is not in scope."""
     conn.execute(text(
         "CREATE TEMP TABLE refresh_scope ON COMMIT DROP AS "
-        "SELECT m.message_id, m.campaign_id, m.account_id, m.mailbox_provider AS provider "
+        "SELECT m.message_id, m.campaign_id, coalesce(m.account_id, '') AS account_id, "
+        "m.mailbox_provider AS provider "
         f"FROM messages m WHERE m.workspace_id = :ws AND {condition}"),
         {"ws": workspace_id, **params})
     conn.execute(text("ANALYZE refresh_scope"))
 
 
-def _aggregate_scope(conn: Connection, workspace_id: str, new: int, old: int) -> int:
-    """Gather the scope's events by index, then aggregate them; returns their number."""
-    events = conn.execute(text(FILL_SCOPE_EVENTS), {"ws": workspace_id, "new": new}).rowcount
+def _aggregate_scope(conn: Connection, workspace_id: str, new: int, old: int | None) -> None:
+    """Gather the scope's events by index, then add what changed since ``old`` (None: the
+    scope's rollups were emptied)."""
+    params = {"ws": workspace_id, "new": new}
+    conn.execute(text(FILL_SCOPE_EVENTS), params)
     conn.execute(text("ANALYZE refresh_events"))
-    _aggregate(conn, SCOPE, workspace_id, new, old)
-    return int(events or 0)
+    since = old is not None
+    _aggregate(conn, apply_sql(events_sql(SCOPE, since=since), upsert=since),
+               {**params, "old": old} if since else params)
 
 
-def _aggregate(conn: Connection, source: Source, workspace_id: str, new: int, old: int) -> None:
-    """Hash joins only: with a new workspace's stale statistics a nested loop over millions
-    of rows would be chosen and run for hours."""
+def _aggregate(conn: Connection, sql: str, params: dict[str, object]) -> None:
+    """Hash joins and hash aggregates only: with a new workspace's stale statistics a
+    nested loop over millions of rows could be chosen and run for hours, and sorting the
+    facts on their text keys costs more than hashing them."""
     conn.execute(text("SET LOCAL enable_nestloop = off"))
-    conn.execute(text(apply_sql(events_sql(source))), {"ws": workspace_id, "new": new, "old": old})
+    conn.execute(text("SET LOCAL enable_sort = off"))
+    conn.execute(text(sql), params)
     conn.execute(text("SET LOCAL enable_nestloop = on"))
+    conn.execute(text("SET LOCAL enable_sort = on"))
 
 
 def _count_events(conn: Connection, workspace_id: str, old: int, new: int) -> int:

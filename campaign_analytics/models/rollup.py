@@ -65,40 +65,34 @@ class CampaignBucket(_Counters, Base):
 
 
 class DeliveryBucket(_Counters, Base):
-    """Per campaign, sending account and mailbox provider: deliverability and accounts."""
+    """Per campaign, sending account and mailbox provider: deliverability and accounts.
+    The key leads with the workspace and bucket, the way every reader filters; a message
+    without an account (its account was removed) has ``account_id`` ''."""
 
     __tablename__ = "rollup_delivery_buckets"
-    __table_args__ = (
-        Index("uq_rollup_delivery_buckets_key", "campaign_id", "bucket", "account_id",
-              "provider", unique=True, postgresql_nulls_not_distinct=True),
-        Index("ix_rollup_delivery_buckets_workspace_bucket", "workspace_id", "bucket"),
-    )
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
-    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
-    account_id: Mapped[str | None] = mapped_column(String(40))
-    provider: Mapped[str] = mapped_column(String(16))
-    bucket: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True)
+    bucket: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(16), primary_key=True)
 
 
 class BounceReasonBucket(Base):
     """Bounces by reason, counted like ``bounced_hard``/``bounced_soft``."""
 
     __tablename__ = "rollup_bounce_reasons"
-    __table_args__ = (
-        Index("uq_rollup_bounce_reasons_key", "campaign_id", "bucket", "account_id",
-              "bounce_type", "reason", unique=True, postgresql_nulls_not_distinct=True),
-        Index("ix_rollup_bounce_reasons_workspace_bucket", "workspace_id", "bucket"),
-    )
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
-    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
-    account_id: Mapped[str | None] = mapped_column(String(40))
-    bucket: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    bounce_type: Mapped[str] = mapped_column(String(8))
-    reason: Mapped[str] = mapped_column(Text)
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True)
+    bucket: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    bounce_type: Mapped[str] = mapped_column(String(8), primary_key=True)
+    reason: Mapped[str] = mapped_column(Text, primary_key=True)
     bounces: Mapped[int] = _counter()
 
 

@@ -10,7 +10,7 @@ from campaign_analytics.analytics.campaign import campaign_analytics
 from campaign_analytics.analytics.requests import request_refresh
 
 from ..auth import workspace_blueprint
-from ..database import db_session
+from ..database import db_session, snapshot_session
 from ..limits import rate_limited
 from ..openapi import operation
 from ..responses import ok
@@ -34,7 +34,7 @@ bp = workspace_blueprint("analytics", __name__)
                 "the current state; as_of says how fresh the rollups are.",
 )
 def campaign(workspace_id: str, campaign_id: str, query: CampaignAnalyticsQuery) -> Response:
-    session = db_session()
+    session = snapshot_session()
     now = datetime.now(UTC)
     window = query.window(session, workspace_id, now)
     data = campaign_analytics(session, workspace_id, campaign_id, window, query.group_by, now)
