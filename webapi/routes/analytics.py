@@ -29,7 +29,6 @@ bp = workspace_blueprint("analytics", __name__)
 @operation(
     "A campaign's numbers over a time range", response=CampaignAnalyticsOut,
     query=CampaignAnalyticsQuery, tags=("analytics",),
-    errors=("INVALID_TIME_RANGE", "CAMPAIGN_NOT_FOUND"),
     description="summary, rates and time_series count the window; leads and progress are "
                 "the current state; as_of says how fresh the rollups are.",
 )
@@ -44,7 +43,7 @@ def campaign(workspace_id: str, campaign_id: str, query: CampaignAnalyticsQuery)
 @bp.post("/analytics/refresh")
 @operation(
     "Bring the rollups up to date", response=RefreshOut, body=RefreshRequest, status=202,
-    tags=("analytics",), errors=("CAMPAIGN_NOT_FOUND",),
+    tags=("analytics",),
     description="Returns a queued refresh of the same scope and mode if there is one; "
                 "follow it at /jobs/{job_id}. Incremental refreshes cover the workspace.",
 )

@@ -29,7 +29,6 @@ bp = workspace_blueprint("deliverability", __name__)
 @operation(
     "Bounces, complaints, reputation and mailbox providers over a time range",
     response=DeliverabilityOut, query=DeliverabilityQuery, tags=("analytics",),
-    errors=("INVALID_TIME_RANGE", "CAMPAIGN_NOT_FOUND", "ACCOUNT_NOT_FOUND"),
     description="campaignId and accountId narrow every number; blacklist_status is the "
                 "accounts' current state; reputation_trend has a point per local day "
                 "with sends.",
@@ -46,7 +45,6 @@ def report(workspace_id: str, query: DeliverabilityQuery) -> Response:
 @operation(
     "When sends draw engagement: by local day of week and time of day",
     response=HeatmapOut, query=HeatmapQuery, tags=("analytics",),
-    errors=("INVALID_TIME_RANGE", "CAMPAIGN_NOT_FOUND"),
     description="Counts messages sent in the window, each with its opens, clicks and "
                 "replies whenever they came, in the slot it was sent in.",
 )

@@ -1,7 +1,79 @@
-"""(being written)"""
+"""Workspace-wide analytics: overview, snapshot, campaign comparison, sending accounts.
+
+All four read every campaign of the workspace, so they share the "overview" budget.
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from flask import Response
+
+from campaign_analytics.analytics.compare import compare
+from campaign_analytics.analytics.workspace import account_analytics, overview, snapshot
+from campaign_analytics.workspaces import get_workspace
+
 from ..auth import workspace_blueprint
+from ..database import snapshot_session
+from ..limits import rate_limited
+from ..openapi import operation
+from ..responses import ok
+from ..schemas.workspace_analytics import (
+    AccountsOut,
+    AccountsQuery,
+    CompareOut,
+    CompareRequest,
+    OverviewOut,
+    SnapshotOut,
+    WindowQuery,
+)
 
 bp = workspace_blueprint("workspace_analytics", __name__)
+
+
+@bp.get("/analytics/overview")
+@rate_limited("overview")
+@operation(
+    "Every campaign's numbers over a time range, and the top 5 by reply rate",
+    response=OverviewOut, query=WindowQuery, tags=("analytics",),
+    description="Deleted campaigns are left out; as_of says how fresh the rollups are.",
+)
+def workspace_overview(workspace_id: str, query: WindowQuery) -> Response:
+    session = snapshot_session()
+    window = query.window(session, workspace_id, datetime.now(UTC))
+    return ok(OverviewOut.model_validate(overview(session, workspace_id, window)))
+
+
+@bp.get("/reporting/snapshot")
+@rate_limited("overview")
+@operation(
+    "All-time totals: campaigns, sends, replies, placements and their rates",
+    response=SnapshotOut, tags=("analytics",),
+    description="Replies are reply records; placements are leads whose status is placed.",
+)
+def reporting_snapshot(workspace_id: str) -> Response:
+    return ok(SnapshotOut.model_validate(snapshot(snapshot_session(), workspace_id)))
+
+
+@bp.post("/analytics/compare")
+@rate_limited("overview")
+@operation(
+    "Compare 2-20 campaigns' rates, with Wilson intervals and a chi-square test",
+    response=CompareOut, body=CompareRequest, tags=("analytics",),
+    description="An unknown, deleted or other workspace's campaign id is CAMPAIGN_NOT_FOUND.",
+)
+def compare_campaigns(workspace_id: str, body: CompareRequest) -> Response:
+    session = snapshot_session()
+    window = body.window(get_workspace(session, workspace_id).timezone, datetime.now(UTC))
+    return ok(CompareOut.model_validate(compare(session, workspace_id, body, window)))
+
+
+@bp.get("/analytics/accounts")
+@rate_limited("overview")
+@operation(
+    "Every sending account: lifetime and last-30-day sends, success and bounce rates",
+    response=AccountsOut, query=AccountsQuery, tags=("analytics",),
+)
+def accounts(workspace_id: str, query: AccountsQuery) -> Response:
+    data = account_analytics(snapshot_session(), workspace_id, query.timezone, datetime.now(UTC))
+    return ok(AccountsOut.model_validate(data))

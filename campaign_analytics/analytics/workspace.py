@@ -1,0 +1,143 @@
+"""Workspace-wide analytics (SPEC §7, §11.11, §11.15): the overview, the all-time snapshot
+and the sending accounts, read from the rollups of live (not deleted) campaigns."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from fractions import Fraction
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..models import Campaign, CampaignBucket, DeliveryBucket, Lead, SendingAccount
+from ..models.vocabulary import CampaignStatus, LeadStatus
+from ..workspaces import get_workspace, validate_timezone
+from . import rates
+from .reading import Counts, as_of, by_key, total, windowed
+from .windows import Window, last_days
+
+TOP_CAMPAIGNS = 5
+ACCOUNT_RECENT_DAYS = 30
+OVERVIEW_SUMMARY = {
+    "emails_sent": "sent", "emails_delivered": "delivered", "emails_opened": "opened",
+    "emails_clicked": "clicked", "emails_replied": "replied",
+}
+OVERVIEW_RATES = ("delivery_rate", "open_rate", "click_rate", "reply_rate")
+
+
+def _live_campaigns(workspace_id: str) -> Any:
+    return (Campaign.workspace_id == workspace_id) & Campaign.deleted_at.is_(None)
+
+
+def _campaign_counts(session: Session, workspace_id: str) -> tuple[int, int]:
+    """Every live campaign (archived included) and the active ones."""
+    everyone, active = session.execute(
+        select(func.count(), func.count().filter(Campaign.status == CampaignStatus.ACTIVE.value))
+        .where(_live_campaigns(workspace_id))
+    ).one()
+    return int(everyone), int(active)
+
+
+def overview(session: Session, workspace_id: str, window: Window) -> dict[str, Any]:
+    everyone, active = _campaign_counts(session, workspace_id)
+    per_campaign = by_key(session, windowed(CampaignBucket, workspace_id, window,
+                                            key=CampaignBucket.campaign_id))
+    totals = sum(per_campaign.values(), Counts())
+    return {
+        "time_range": window.as_dict(),
+        "as_of": as_of(session, workspace_id),
+        "summary": {"total_campaigns": everyone, "active_campaigns": active,
+                    **{name: totals[column] for name, column in OVERVIEW_SUMMARY.items()}},
+        "rates": rates.rates(totals, OVERVIEW_RATES),
+        "top_campaigns": top_campaigns(session, per_campaign),
+    }
+
+
+def top_campaigns(session: Session, per_campaign: dict[str, Counts],
+                  limit: int = TOP_CAMPAIGNS) -> list[dict[str, Any]]:
+    """By the unrounded reply rate, then emails_sent (more first), then campaign id;
+    a campaign needs a delivery in the window to be ranked at all."""
+    ranked = sorted(
+        ((campaign_id, counts) for campaign_id, counts in per_campaign.items()
+         if counts["delivered"] > 0),
+        key=lambda item: (-_reply_rate(item[1]), -item[1]["sent"], item[0]),
+    )[:limit]
+    campaigns = {c.id: c for c in session.scalars(
+        select(Campaign).where(Campaign.id.in_([campaign_id for campaign_id, _ in ranked])))}
+    return [_top_entry(campaigns[campaign_id], counts) for campaign_id, counts in ranked]
+
+
+def _reply_rate(counts: Counts) -> Fraction:
+    numerator, denominator = rates.RATES["reply_rate"]
+    return rates.fraction(counts[numerator], counts[denominator])
+
+
+def _top_entry(campaign: Campaign, counts: Counts) -> dict[str, Any]:
+    return {
+        "campaign_id": campaign.id,
+        "campaign_name": campaign.name,
+        "status": campaign.status,
+        "emails_sent": counts["sent"],
+        "emails_delivered": counts["delivered"],
+        "emails_opened": counts["opened"],
+        "emails_replied": counts["replied"],
+        **rates.rates(counts, ("open_rate", "click_rate", "reply_rate")),
+    }
+
+
+def snapshot(session: Session, workspace_id: str) -> dict[str, Any]:
+    """All time: sends and reply records from the rollups, placements from the leads."""
+    everyone, _ = _campaign_counts(session, workspace_id)
+    totals = total(session, windowed(CampaignBucket, workspace_id, None))
+    placements = session.scalar(
+        select(func.count()).select_from(Lead).join(Campaign, Campaign.id == Lead.campaign_id)
+        .where(_live_campaigns(workspace_id), Lead.status == LeadStatus.PLACED.value)
+    ) or 0
+    return {
+        "as_of": as_of(session, workspace_id),
+        "total_campaigns": everyone,
+        "total_sends": totals["sent"],
+        "total_replies": totals["total_replies"],
+        "total_placements": placements,
+        "overall_response_rate": rates.percent(totals["total_replies"], totals["sent"]),
+        "overall_placement_rate": rates.percent(placements, totals["sent"]),
+    }
+
+
+def account_analytics(session: Session, workspace_id: str, timezone: str | None,
+                      now: datetime) -> dict[str, Any]:
+    """Every sending account of the workspace, zeros included, oldest first; the 30 days
+    are local to ``timezone`` (default the workspace's)."""
+    timezone = validate_timezone(timezone or get_workspace(session, workspace_id).timezone)
+    by_account = DeliveryBucket.account_id
+    lifetime = by_key(session, windowed(DeliveryBucket, workspace_id, None, key=by_account))
+    recent = by_key(session, windowed(
+        DeliveryBucket, workspace_id, last_days(ACCOUNT_RECENT_DAYS, timezone, now),
+        key=by_account))
+    accounts = session.scalars(
+        select(SendingAccount).where(SendingAccount.workspace_id == workspace_id)
+        .order_by(SendingAccount.created_at, SendingAccount.id))
+    return {
+        "as_of": as_of(session, workspace_id),
+        "timezone": timezone,
+        "accounts": [_account_entry(account, lifetime.get(account.id, Counts()),
+                                    recent.get(account.id, Counts()))
+                     for account in accounts],
+    }
+
+
+def _account_entry(account: SendingAccount, lifetime: Counts, recent: Counts,
+                   ) -> dict[str, Any]:
+    sent, failed = lifetime["sent"], lifetime["failed"]
+    return {
+        "account_id": account.id,
+        "email": account.email,
+        "lifetime_sent": sent,
+        "lifetime_failed": failed,
+        "lifetime_bounced": lifetime["bounced"],
+        "sent_last_30_days": recent["sent"],
+        "success_rate": rates.percent(sent, sent + failed),
+        "bounce_rate": rates.percent(lifetime["bounced"], sent),
+        "health": rates.delivery_health(sent, failed),
+    }
