@@ -37,16 +37,33 @@ SLOTS: tuple[tuple[str, str], ...] = (
 )
 
 
-def reply_metric(classification: str) -> str:
-    """The counter a reply of this class adds to (a reply without a record: 'other')."""
-    return f"""CASE {classification} WHEN 'interested' THEN 'replies_interested'
-             WHEN 'not_interested' THEN 'replies_not_interested'
-             WHEN 'out_of_office' THEN 'replies_out_of_office' ELSE 'replies_other' END"""
+REPLY_COUNTERS = {"replies_interested": "interested",
+                  "replies_not_interested": "not_interested",
+                  "replies_out_of_office": "out_of_office"}
 
 
-# Every event counts: the metric of each event type.
-EVERY_EVENT = f"""CASE ev.type WHEN 'failed' THEN 'failed' WHEN 'opened' THEN 'total_opens'
-        WHEN 'clicked' THEN 'total_clicks' ELSE {reply_metric("ev.classification")} END"""
+def reply_is(counter: str, classification: str) -> str:
+    """Whether a reply of this class counts in ``counter`` (no record: ``replies_other``)."""
+    if counter in REPLY_COUNTERS:
+        return f"{classification} = '{REPLY_COUNTERS[counter]}'"
+    named = ", ".join(f"'{name}'" for name in REPLY_COUNTERS.values())
+    return f"coalesce({classification}, '') NOT IN ({named})"
+
+
+def _counter(name: str) -> int:
+    """Facts name their counter by position: integers compare cheaper than names."""
+    return COUNTERS.index(name)
+
+
+# The counter each event adds to: failures, opens, clicks, replies by their reply's class.
+EVERY_EVENT = f"""CASE ev.type WHEN 'failed' THEN {_counter("failed")}
+        WHEN 'opened' THEN {_counter("total_opens")}
+        WHEN 'clicked' THEN {_counter("total_clicks")}
+        ELSE CASE {" ".join(f"WHEN {reply_is(c, 'ev.classification')} THEN {_counter(c)}"
+                            for c in REPLY_COUNTERS)}
+             ELSE {_counter("replies_other")} END
+    END"""
+
 
 # Where events and messages come from: the whole workspace (full refresh), or the
 # ``refresh_events`` and ``refresh_scope`` tables a scoped refresh fills first.
@@ -88,16 +105,17 @@ def _firsts() -> str:
 
 
 def _unpivot() -> str:
-    pairs = [f"('{name}', m.{name})" for name, _ in FIRSTS]
-    pairs += [f"('{slot}', CASE WHEN m.{first} IS NOT NULL THEN m.sent END)"
+    """One row per first occurrence: its instant and its counter."""
+    pairs = [(f"m.{name}", name) for name, _ in FIRSTS]
+    pairs += [(f"CASE WHEN m.{first} IS NOT NULL THEN m.sent END", slot)
               for slot, first in SLOTS]
-    return ", ".join(pairs)
+    return ", ".join(f"({at}, {_counter(name)})" for at, name in pairs)
 
 
 def _sums() -> str:
     return ",\n    ".join(
-        f"coalesce(sum(sign) FILTER (WHERE metric = '{name}'), 0) AS {name}"
-        for name in COUNTERS
+        f"coalesce(sum(sign) FILTER (WHERE counter = {n}), 0) AS {name}"
+        for n, name in enumerate(COUNTERS)
     )
 
 
@@ -121,8 +139,8 @@ msg AS MATERIALIZED (
     FROM firsts f JOIN {source.messages} m ON m.message_id = f.message_id
 ),
 facts AS (
-    SELECT m.campaign_id, m.account_id, m.provider, m.sign, x.metric, x.at
-    FROM msg m CROSS JOIN LATERAL (VALUES {_unpivot()}) AS x(metric, at)
+    SELECT m.campaign_id, m.account_id, m.provider, m.sign, x.counter, x.at
+    FROM msg m CROSS JOIN LATERAL (VALUES {_unpivot()}) AS x(at, counter)
     WHERE m.sent IS NOT NULL AND x.at IS NOT NULL
     UNION ALL
     SELECT m.campaign_id, m.account_id, m.provider, m.sign, {EVERY_EVENT}, ev.occurred_at
@@ -158,6 +176,11 @@ def _add(table: str, key: str, upsert: bool, columns: tuple[str, ...] = COUNTERS
     return f"ON CONFLICT ({key}) DO UPDATE SET {changes}"
 
 
+def _reply_counter(classification: str) -> str:
+    return "CASE " + " ".join(f"WHEN {reply_is(c, classification)} THEN {_counter(c)}"
+                              for c in REPLY_COUNTERS) + f" ELSE {_counter('replies_other')} END"
+
+
 # Manual reclassifications (``reply_corrections``) of replies already in the rollups at
 # watermark ``:old``: each moves one count from the old class's counter to the new one's.
 CORRECTIONS = f"""
@@ -167,14 +190,13 @@ WITH taken AS (
 ),
 facts AS (
     SELECT m.campaign_id, coalesce(m.account_id, '') AS account_id,
-           m.mailbox_provider AS provider, e.occurred_at AS at,
-           x.sign, x.metric
+           m.mailbox_provider AS provider, e.occurred_at AS at, x.sign, x.counter
     FROM taken t
     JOIN replies r ON r.id = t.reply_id
     JOIN email_events e ON e.workspace_id = :ws AND e.external_id = r.event_external_id
     JOIN messages m ON m.workspace_id = :ws AND m.message_id = r.message_id
-    CROSS JOIN LATERAL (VALUES (-1, {reply_metric("t.old_classification")}),
-                               (1, {reply_metric("t.new_classification")})) AS x(sign, metric)
+    CROSS JOIN LATERAL (VALUES (-1, {_reply_counter("t.old_classification")}),
+                               (1, {_reply_counter("t.new_classification")})) AS x(sign, counter)
     WHERE e.id <= :old AND EXISTS (
         SELECT 1 FROM email_events s
         WHERE s.workspace_id = :ws AND s.message_id = r.message_id AND s.type = 'sent'
