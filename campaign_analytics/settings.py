@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"
 MIN_SECRET_KEY_LENGTH = 16
+CRON_FIELDS = 5
 
 
 class Settings(BaseSettings):
@@ -58,6 +59,23 @@ class Settings(BaseSettings):
     rate_limit_exports: int = Field(10, ge=1)
     rate_limit_default: int = Field(300, ge=1)
 
+    # Refresh schedule (beat, UTC): a full rebuild by cron expression (minute hour
+    # day-of-month month day-of-week), an incremental refresh every N seconds.
+    refresh_full_cron: str = "0 2 * * *"
+    refresh_incremental_seconds: float = Field(300, gt=0)
+
+    # Exports (SPEC §8, §11.31). STORAGE_URL: file:///path (default DATA_DIR/exports) or
+    # s3://bucket/prefix with the usual AWS_* variables and S3_ENDPOINT_URL for
+    # S3-compatible stores. Download links are signed with SECRET_KEY; keys in
+    # DOWNLOAD_OLD_SECRET_KEYS (comma-separated) still verify, so a key can be rotated.
+    storage_url: str | None = None
+    s3_endpoint_url: str | None = None
+    download_url_ttl_seconds: int = Field(3600, ge=1)
+    download_old_secret_keys: str = ""
+    export_retention_days: float = Field(7, gt=0)
+    export_max_processing_per_workspace: int = Field(3, ge=1)
+    export_idempotency_hours: float = Field(24, gt=0)
+
     @model_validator(mode="after")
     def _check_consistency(self) -> Settings:
         if self.app_env == "production" and (
@@ -79,6 +97,11 @@ class Settings(BaseSettings):
             raise ValueError(
                 "JOB_REDELIVER_AFTER_SECONDS must exceed RETRY_BACKOFF_MAX_SECONDS, or the "
                 "sweeper would republish jobs that are only waiting for their retry"
+            )
+        if len(self.refresh_full_cron.split()) != CRON_FIELDS:
+            raise ValueError(
+                "REFRESH_FULL_CRON must have 5 fields: minute hour day-of-month month "
+                "day-of-week (e.g. '0 2 * * *')"
             )
         return self
 
