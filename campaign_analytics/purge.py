@@ -3,35 +3,72 @@
 Runs as the ``campaign_purge`` job so a large campaign never holds a request open or locks
 a table for long. Every batch commits, so a purge interrupted anywhere resumes where it was
 when the job runs again, and running it twice removes nothing more.
+
+Rollup rows go in batches too, after the events (a refresh running meanwhile may still
+write some from its older snapshot). The campaign row itself is deleted under the
+workspace's refresh lock: a refresh that began before the purge finishes first, and one
+that begins after sees neither the campaign's messages nor its events, so no refresh can
+insert a rollup row for a campaign that no longer exists (a foreign key violation).
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from .jobs.context import JobContext
-from .models import Campaign, EmailEvent, Lead, Message, Reply
+from .models import (
+    BounceReasonBucket,
+    Campaign,
+    CampaignBucket,
+    DeliveryBucket,
+    EmailEvent,
+    Lead,
+    Message,
+    Reply,
+)
+
+log = logging.getLogger(__name__)
 
 PURGE_BATCH = 20_000
 # Children before parents: replies and messages point at leads.
 TABLES: tuple[tuple[str, Any], ...] = (
     ("events", EmailEvent), ("replies", Reply), ("messages", Message), ("leads", Lead),
 )
+# Rollups have no single id column (rollup_campaign_buckets is keyed by campaign and
+# bucket): their batches are chosen by physical row address.
+ROLLUPS: tuple[tuple[str, Any], ...] = (
+    ("rollup_campaign_buckets", CampaignBucket), ("rollup_delivery_buckets", DeliveryBucket),
+    ("rollup_bounce_reasons", BounceReasonBucket),
+)
 
 
 def purge_campaign(ctx: JobContext) -> dict[str, int]:
+    """Result: rows removed per table (rollups in the progress record and the log)."""
     campaign_id = ctx.params["campaign_id"]
     removed: dict[str, int] = {}
     with ctx.db.sessions() as session:
         for name, model in TABLES:
             removed[name] = _delete_in_batches(ctx, session, name, model, campaign_id, removed)
-        session.execute(delete(Campaign).where(Campaign.id == campaign_id,
-                                               Campaign.deleted_at.is_not(None)))
+        for name, model in ROLLUPS:
+            removed[name] = _delete_rollups(ctx, session, name, model, campaign_id, removed)
+        workspace_id = session.scalar(select(Campaign.workspace_id).where(
+            Campaign.id == campaign_id))
+        if workspace_id is not None:
+            # Transaction-level, it waits for a refresh's session-level lock of the same key.
+            session.execute(text("SELECT pg_advisory_xact_lock(hashtext('refresh:' || :ws))"),
+                            {"ws": workspace_id})
+            for name, model in ROLLUPS:  # what a refresh wrote while the batches ran: few
+                late = session.execute(delete(model).where(model.campaign_id == campaign_id))
+                removed[name] += late.rowcount or 0  # type: ignore[attr-defined]
+            session.execute(delete(Campaign).where(Campaign.id == campaign_id,
+                                                   Campaign.deleted_at.is_not(None)))
         session.commit()
-    return removed
+    log.info("purged campaign %s: %s", campaign_id, removed)
+    return {name: removed[name] for name, _ in TABLES}
 
 
 def _delete_in_batches(
@@ -49,3 +86,25 @@ def _delete_in_batches(
         ctx.report_progress(**{**done, name: total})
         if count < PURGE_BATCH:
             return total
+
+
+def _delete_rollups(
+    ctx: JobContext, session: Session, name: str, model: Any, campaign_id: str,
+    done: dict[str, int],
+) -> int:
+    total = 0
+    while True:
+        count = _delete_batch(session, model.__tablename__, campaign_id)
+        session.commit()
+        total += count
+        ctx.report_progress(**{**done, name: total})
+        if count < PURGE_BATCH:
+            return total
+
+
+def _delete_batch(session: Session, table: str, campaign_id: str) -> int:
+    deleted = session.execute(text(
+        f"DELETE FROM {table} WHERE ctid = ANY(ARRAY("
+        f"SELECT ctid FROM {table} WHERE campaign_id = :campaign LIMIT :limit))"),
+        {"campaign": campaign_id, "limit": PURGE_BATCH})
+    return int(deleted.rowcount or 0)  # type: ignore[attr-defined]

@@ -6,16 +6,19 @@ import click
 
 from .generate import generate
 from .ingest import ingest
+from .refresh import refresh
 from .up import up
 from .workspace import workspace
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
-    """Operate the campaign analytics service: run the dev stack, manage workspaces, load data."""
+    """Operate the campaign analytics service: run the dev stack, manage workspaces, load data,
+    refresh the rollups."""
 
 
 cli.add_command(up)
 cli.add_command(workspace)
 cli.add_command(ingest)
 cli.add_command(generate)
+cli.add_command(refresh)

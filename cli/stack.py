@@ -86,3 +86,11 @@ def resolve_database_url(settings: Settings) -> str:
         "No database: set DATABASE_URL, or start the dev stack with `campaign-analytics up` "
         f"(no running stack recorded in {stack_path(settings.data_dir)})"
     )
+
+
+def resolve_redis_url(settings: Settings) -> str | None:
+    """``REDIS_URL``, else the running dev stack's, else None (nothing to publish to)."""
+    if settings.redis_url:
+        return settings.redis_url
+    info = running_stack(settings.data_dir.resolve())
+    return info.redis_url if info is not None else None

@@ -36,7 +36,7 @@ from campaign_analytics.workspaces import create_workspace
 
 from .console import say
 from .errors import CommandFailed
-from .generate import summary
+from .generate import refresh_rollups, summary
 from .processes import Supervisor
 from .shutdown import ShutdownRequest
 from .stack import StackInfo, remove_stack, running_stack, stack_path, write_stack
@@ -223,7 +223,8 @@ class DevStack:
         return False
 
     def _create_demo(self, database_url: str) -> None:
-        """A "Demo" workspace with a generated data set, and a curl line that works."""
+        """A "Demo" workspace with a generated data set, its rollups refreshed (analytics
+        answer with numbers and ``as_of`` at once), and a curl line that works."""
         db = Database.connect(database_url, pool_size=1)
         try:
             with db.sessions() as session:
@@ -232,6 +233,7 @@ class DevStack:
             say(f"API key (shown only now): {key}")
             say(f"Generating {DEMO_EVENTS} demo events ...")
             say(summary(generate_dataset(db, workspace.id, DEMO_EVENTS)))
+            say(refresh_rollups(db, workspace.id))
         finally:
             db.engine.dispose()
         say(f'Try: curl -H "Authorization: Bearer {key}" '

@@ -7,14 +7,31 @@ from flask import Flask
 from campaign_analytics.jobs.catalog import KINDS
 from campaign_analytics.jobs.kinds import Queue
 from worker.publisher import RUN_JOB_TASK
+from worker.schedule import SCHEDULE_REFRESHES_TASK
 
 
 def test_task_names_are_pinned(app: Flask) -> None:
     celery = app.extensions["celery"]
     celery.loader.import_default_modules()
     ours = {name for name in celery.tasks if not name.startswith("celery.")}
-    assert ours == {"jobs.run", "maintenance.sweep_jobs"}
+    assert ours == {"jobs.run", "maintenance.sweep_jobs", "analytics.schedule_refreshes"}
     assert RUN_JOB_TASK == "jobs.run"
+    assert SCHEDULE_REFRESHES_TASK == "analytics.schedule_refreshes"
+
+
+def test_the_cli_publishes_the_workers_task() -> None:
+    from cli.broker import RUN_JOB_TASK as CLI_RUN_JOB_TASK
+
+    assert CLI_RUN_JOB_TASK == RUN_JOB_TASK
+
+
+def test_beat_runs_the_refreshes_on_the_maintenance_queue(app: Flask) -> None:
+    schedule = app.extensions["celery"].conf.beat_schedule
+    full, incremental = schedule["refresh-full"], schedule["refresh-incremental"]
+    assert (full["args"], incremental["args"]) == (("full",), ("incremental",))
+    assert str(full["schedule"]) == "<crontab: 0 2 * * * (m/h/dM/MY/d)>"
+    assert incremental["schedule"] == 300
+    assert {full["options"]["queue"], incremental["options"]["queue"]} == {"maintenance"}
 
 
 def test_queues_are_pinned(app: Flask) -> None:

@@ -12,7 +12,7 @@ from campaign_analytics.settings import Settings
 
 from .schedule import beat_schedule
 
-TASK_MODULES = ["tasks.jobs", "tasks.maintenance"]
+TASK_MODULES = ["tasks.jobs", "tasks.maintenance", "tasks.analytics"]
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:

@@ -1,20 +1,54 @@
-"""The beat schedule, in UTC. Every periodic task is idempotent as well as single-run."""
+"""The beat schedule, in UTC. Every periodic task is idempotent as well as single-run.
+
+Refresh ticks run ``analytics.schedule_refreshes`` on the maintenance queue: it only
+requests one refresh job per workspace (joining a queued one), so a second beat by
+mistake cannot double the work (see campaign_analytics/analytics/scheduling.py).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from celery.schedules import crontab
+
+from campaign_analytics.analytics.refresh import RefreshMode
 from campaign_analytics.jobs.kinds import Queue
 from campaign_analytics.settings import Settings
+
+SCHEDULE_REFRESHES_TASK = "analytics.schedule_refreshes"
+# A nightly tick still waiting for a worker this long after it was due gives way to the
+# next night's; a late one is still worth running.
+FULL_TICK_EXPIRES_SECONDS = 12 * 3600
+
+
+def cron(expression: str) -> crontab:
+    """``minute hour day-of-month month day-of-week``, in the app's timezone (UTC)."""
+    minute, hour, day_of_month, month_of_year, day_of_week = expression.split()
+    return crontab(minute=minute, hour=hour, day_of_month=day_of_month,
+                   month_of_year=month_of_year, day_of_week=day_of_week)
 
 
 def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
     interval = settings.sweeper_interval_seconds
+    incremental = settings.refresh_incremental_seconds
     return {
         "sweep-jobs": {
             "task": "maintenance.sweep_jobs",
             "schedule": interval,
             # A sweep nobody ran in time is superseded by the next one; never pile them up.
             "options": {"queue": Queue.MAINTENANCE.value, "expires": interval},
+        },
+        "refresh-full": {
+            "task": SCHEDULE_REFRESHES_TASK,
+            "schedule": cron(settings.refresh_full_cron),
+            "args": (RefreshMode.FULL.value,),
+            "options": {"queue": Queue.MAINTENANCE.value,
+                        "expires": FULL_TICK_EXPIRES_SECONDS},
+        },
+        "refresh-incremental": {
+            "task": SCHEDULE_REFRESHES_TASK,
+            "schedule": incremental,
+            "args": (RefreshMode.INCREMENTAL.value,),
+            "options": {"queue": Queue.MAINTENANCE.value, "expires": incremental},
         },
     }
