@@ -9,7 +9,9 @@ In one run, on one throw-away database (``ca_bench_<hex>``, dropped at the end):
   file of N synthetic events (default 1,000,000): parsing, reference checks, staging COPY,
   ``INSERT … ON CONFLICT``, messages, replies (auto-classified), lead moves.
 * **http** — gunicorn serving ``webapi:create_app()``; 2 to 4 client threads POST the events of
-  another workspace in batches of 5,000.
+  another workspace in batches of 5,000. Two sync workers on two cores: one workspace's
+  writes take turns under its ingest lock, so one worker writes while the other parses and
+  stages the next request; a third worker only adds CPU contention (measured 2026-11-29).
 
 Events are a realistic mix per message (sent or failed; delivered or bounced; opens, clicks,
 replies with short bodies, a few complaints and unsubscribes), spread over the past 60
@@ -576,7 +578,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--skip-http", action="store_true")
     parser.add_argument("--batch", type=int, default=5_000, help="events per POST")
     parser.add_argument("--clients", type=int, default=3, help="client threads (2-4)")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="gunicorn sync workers (2 suits 2 cores, see above)")
     parser.add_argument("--file-batch", type=int, default=FILE_BATCH, help="ingest_file batch")
     parser.add_argument("--seed", type=int, default=20_240_601)
     parser.add_argument("--no-indexed-baseline", action="store_true",

@@ -1,17 +1,22 @@
-"""One ingestion batch end to end: parse, check references, drop repeats, write."""
+"""One ingestion batch end to end: parse, check references, drop repeats, write.
+
+Everything that needs no lock (parsing, the campaign/lead/account checks, staging) runs
+before the workspace's ingest lock is taken, so concurrent batches of one workspace only
+take turns for the writes themselves.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection
 
-from .parsing import ParsedEvent, Rejected, parse_event
-from .references import check_references
-from .writer import lock_workspace, write_batch
+from .parsing import MESSAGE_TYPES, ParsedEvent, Rejected, parse_event
+from .references import check_messages, check_owners
+from .writer import lock_workspace, stage, tuned, write_batch
 
 MAX_EVENTS = 10_000
 
@@ -54,8 +59,33 @@ def ingest_batch(
     """Validate and store one batch in the caller's transaction. One bad event never sinks
     the batch: it is reported with its index and code and the rest are stored."""
     parsed, rejected = parse_all(raw_events, now or datetime.now(UTC), first_index)
-    lock_workspace(conn, workspace_id)
-    valid, refused, early = check_references(conn, workspace_id, parsed)
-    unique, repeats = _first_of_each(valid)
-    accepted = write_batch(conn, workspace_id, unique, early) if unique else 0
-    return BatchResult(accepted, repeats + len(unique) - accepted, sorted(rejected + refused))
+    return ingest_parsed(conn, workspace_id, parsed, rejected)
+
+
+def ingest_parsed(
+    conn: Connection, workspace_id: str, parsed: Sequence[ParsedEvent],
+    rejected: Sequence[tuple[int, str, str]] = (), *,
+    on_locked: Callable[[], None] | None = None,
+) -> BatchResult:
+    """``ingest_batch`` for events ``parse_all`` already parsed (with its rejections).
+
+    ``on_locked`` runs once the workspace's ingest lock is held, before anything is written;
+    if it raises, nothing is."""
+    with tuned(conn):
+        candidates, refused = check_owners(conn, workspace_id, parsed)
+        if not candidates:
+            return BatchResult(0, 0, sorted([*rejected, *refused]))
+        stage(conn, candidates)
+        lock_workspace(conn, workspace_id)
+        if on_locked is not None:
+            on_locked()
+        births = {e.message_id for e in parsed if e.type in MESSAGE_TYPES}
+        checked = check_messages(conn, workspace_id, candidates, births)
+        unique, repeats = _first_of_each(checked.valid)
+        accepted = write_batch(
+            conn, workspace_id, unique, staged=len(candidates),
+            unstage={e.index for e in candidates} - {e.index for e in unique},
+            existing=checked.existing, early=checked.early,
+        ) if unique else 0
+    return BatchResult(accepted, repeats + len(unique) - accepted,
+                       sorted([*rejected, *refused, *checked.rejected]))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -65,3 +66,28 @@ def test_unknown_format_is_refused(world: World, db: Database, tmp_path: Path) -
     path.write_text("<events/>")
     with pytest.raises(ValidationFailed, match="format"):
         ingest_file(db, world.tenant.id, path)
+
+
+def test_no_batch_after_a_failed_one_is_stored(
+    world: World, db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from campaign_analytics.ingestion import files
+
+    real = files.ingest_parsed
+
+    def failing_second(conn: Any, workspace_id: str, parsed: Any, rejected: Any,
+                       **kwargs: Any) -> Any:
+        if parsed and parsed[0].index == 10:
+            raise RuntimeError("the database went away")
+        return real(conn, workspace_id, parsed, rejected, **kwargs)
+
+    monkeypatch.setattr(files, "ingest_parsed", failing_second)
+    events = _events(world, "ff")[:40]
+    path = tmp_path / "events.jsonl"
+    path.write_text("".join(json.dumps(event) + "\n" for event in events))
+    seen: list[int] = []
+    with pytest.raises(RuntimeError, match="went away"):
+        ingest_file(db, world.tenant.id, path, batch_size=10, progress=seen.append)
+    assert seen == [10]
+    assert count(db, "SELECT count(*) FROM email_events WHERE campaign_id = :c",
+                 c=world.campaign) == 10
