@@ -14,9 +14,10 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from ..locks import lock_ingest
 from .parsing import MESSAGE_TYPES, ParsedEvent, Rejected, parse_event
 from .references import check_messages, check_owners
-from .writer import lock_workspace, stage, tuned, write_batch
+from .writer import stage, tuned, write_batch
 
 MAX_EVENTS = 10_000
 
@@ -76,7 +77,7 @@ def ingest_parsed(
         if not candidates:
             return BatchResult(0, 0, sorted([*rejected, *refused]))
         stage(conn, candidates)
-        lock_workspace(conn, workspace_id)
+        lock_ingest(conn, workspace_id)
         if on_locked is not None:
             on_locked()
         births = {e.message_id for e in parsed if e.type in MESSAGE_TYPES}

@@ -187,11 +187,6 @@ ORDER BY occurred_at, in_batch, seq
 """
 
 
-def lock_workspace(conn: Connection, workspace_id: str) -> None:
-    conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('ingest:' || :ws))"),
-                 {"ws": workspace_id})
-
-
 @contextmanager
 def tuned(conn: Connection) -> Iterator[None]:
     """Settings for a batch: ``work_mem`` for the rest of the transaction, and no automatic
