@@ -87,14 +87,19 @@ WORKSPACE = Source(
 SCOPE = Source(events="refresh_events", messages="refresh_scope")
 
 # What a scoped refresh reads, gathered by index lookups before the aggregation runs.
+# LATERAL subqueries are index lookups whatever the planner estimates, so the cost follows
+# the scope, never the size of the workspace's tables.
 FILL_SCOPE_EVENTS = """
 CREATE TEMP TABLE refresh_events ON COMMIT DROP AS
-SELECT e.id, e.message_id, e.type, e.occurred_at, e.bounce_type, e.reason, r.classification
+SELECT e.id, e.message_id, e.type, e.occurred_at, e.bounce_type, e.reason,
+       (SELECT r.classification FROM replies r
+        WHERE e.type = 'replied' AND r.workspace_id = :ws
+          AND r.event_external_id = e.external_id) AS classification
 FROM refresh_scope s
-JOIN email_events e ON e.workspace_id = :ws AND e.message_id = s.message_id
-LEFT JOIN replies r ON e.type = 'replied' AND r.workspace_id = :ws
-                   AND r.event_external_id = e.external_id
-WHERE e.id <= :new
+CROSS JOIN LATERAL (
+    SELECT * FROM email_events e
+    WHERE e.workspace_id = :ws AND e.message_id = s.message_id AND e.id <= :new
+) e
 """
 
 

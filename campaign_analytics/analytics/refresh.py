@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 ROLLUPS = (CampaignBucket, DeliveryBucket, BounceReasonBucket)
 # Aggregating millions of events in memory instead of in temp files on disk.
 WORK_MEM = "256MB"
+PLAN_SETTINGS = ("enable_nestloop", "enable_sort", "jit")
 
 
 class RefreshMode(StrEnum):
@@ -139,8 +140,7 @@ def _rebuild_campaigns(
     for table in ROLLUPS:
         conn.execute(delete(table).where(table.workspace_id == workspace_id,
                                          table.campaign_id.in_(campaigns)))
-    _fill_scope(conn, workspace_id, "m.campaign_id = ANY(:campaigns)",
-                {"campaigns": campaigns})
+    _fill_scope(conn, workspace_id, CAMPAIGNS, {"campaigns": campaigns})
     _aggregate_scope(conn, workspace_id, watermark, None)
 
 
@@ -149,9 +149,7 @@ def _advance(conn: Connection, workspace_id: str, previous: int, watermark: int)
     _apply_corrections(conn, workspace_id, previous)
     if watermark == previous:
         return
-    _fill_scope(conn, workspace_id, "m.message_id IN (SELECT message_id FROM email_events "
-                "WHERE id > :old AND id <= :new AND workspace_id = :ws)",
-                {"old": previous, "new": watermark})
+    _fill_scope(conn, workspace_id, TOUCHED, {"old": previous, "new": watermark})
     _aggregate_scope(conn, workspace_id, watermark, previous)
 
 
@@ -159,16 +157,26 @@ def _apply_corrections(conn: Connection, workspace_id: str, watermark: int) -> N
     conn.execute(text(apply_sql(CORRECTIONS, upsert=True)), {"ws": workspace_id, "old": watermark})
 
 
+# The messages of a scoped refresh: those the new events name (by the id index, then one
+# index lookup each), or every message of some campaigns.
+TOUCHED = """
+FROM (SELECT DISTINCT message_id FROM email_events
+      WHERE id > :old AND id <= :new AND workspace_id = :ws) t
+CROSS JOIN LATERAL (SELECT * FROM messages m
+                    WHERE m.workspace_id = :ws AND m.message_id = t.message_id) m
+"""
+CAMPAIGNS = "FROM messages m WHERE m.workspace_id = :ws AND m.campaign_id = ANY(:campaigns)"
+
+
 def _fill_scope(
-    conn: Connection, workspace_id: str, condition: str, params: dict[str, object]
+    conn: Connection, workspace_id: str, source: str, params: dict[str, object]
 ) -> None:
     """The messages a scoped refresh recomputes; a message the events name but that was
     never sent or failed does not count (SPEC §11.18), so it is not in scope."""
     conn.execute(text(
         "CREATE TEMP TABLE refresh_scope ON COMMIT DROP AS "
         "SELECT m.message_id, m.campaign_id, coalesce(m.account_id, '') AS account_id, "
-        "m.mailbox_provider AS provider "
-        f"FROM messages m WHERE m.workspace_id = :ws AND {condition}"),
+        f"m.mailbox_provider AS provider {source}"),
         {"ws": workspace_id, **params})
     conn.execute(text("ANALYZE refresh_scope"))
 
@@ -187,12 +195,14 @@ def _aggregate_scope(conn: Connection, workspace_id: str, new: int, old: int | N
 def _aggregate(conn: Connection, sql: str, params: dict[str, object]) -> None:
     """Hash joins and hash aggregates only: with a new workspace's stale statistics a
     nested loop over millions of rows could be chosen and run for hours, and sorting the
-    facts on their text keys costs more than hashing them."""
-    conn.execute(text("SET LOCAL enable_nestloop = off"))
-    conn.execute(text("SET LOCAL enable_sort = off"))
+    facts on their text keys costs more than hashing them. No JIT: the penalty those
+    settings add to a plan's cost would make PostgreSQL compile every refresh, seconds of
+    work even for ten events."""
+    for setting in PLAN_SETTINGS:
+        conn.execute(text(f"SET LOCAL {setting} = off"))
     conn.execute(text(sql), params)
-    conn.execute(text("SET LOCAL enable_nestloop = on"))
-    conn.execute(text("SET LOCAL enable_sort = on"))
+    for setting in PLAN_SETTINGS:
+        conn.execute(text(f"SET LOCAL {setting} = on"))
 
 
 def _count_events(conn: Connection, workspace_id: str, old: int, new: int) -> int:
