@@ -27,6 +27,7 @@ from .models import (
     DeliveryBucket,
     EmailEvent,
     Lead,
+    LeadMessages,
     Message,
     Reply,
 )
@@ -42,7 +43,7 @@ TABLES: tuple[tuple[str, Any], ...] = (
 # bucket): their batches are chosen by physical row address.
 ROLLUPS: tuple[tuple[str, Any], ...] = (
     ("rollup_campaign_buckets", CampaignBucket), ("rollup_delivery_buckets", DeliveryBucket),
-    ("rollup_bounce_reasons", BounceReasonBucket),
+    ("rollup_bounce_reasons", BounceReasonBucket), ("rollup_lead_messages", LeadMessages),
 )
 
 

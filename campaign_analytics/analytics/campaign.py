@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
 from datetime import date, datetime
 from typing import Any
 
@@ -9,10 +12,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..campaigns import get_campaign
-from ..models import CampaignBucket, Lead, Message, Reply
+from ..models import CampaignBucket, Lead, LeadMessages, Reply
 from ..models.vocabulary import LeadStatus, Qualification, ReplyClass
 from . import rates
-from .reading import REPLY_CLASSES, Counts, as_of, by_day
+from .reading import REPLY_CLASSES, Counts, by_day, refresh_state
 from .windows import Grouping, Window, bucket_of, last_days
 
 SUMMARY = {
@@ -50,55 +53,87 @@ def campaign_analytics(
     grouping: Grouping, now: datetime,
 ) -> dict[str, Any]:
     campaign = get_campaign(session, workspace_id, campaign_id)
-    freshness = as_of(session, workspace_id)  # first: a later refresh only adds to it
-    in_campaign = CampaignBucket.campaign_id == campaign.id
-    days = by_day(session, CampaignBucket, workspace_id, window, in_campaign)
-    totals = sum(days.values(), Counts())
-    recent = sum(by_day(session, CampaignBucket, workspace_id,
-                        last_days(7, window.timezone, now), in_campaign).values(), Counts())
-    leads = lead_numbers(session, campaign.id)
+    state = refresh_state(session, workspace_id)  # first: a later refresh only adds to it
+    recent = last_days(7, window.timezone, now)
+    key = (campaign.id, window, grouping, recent.start, state.refreshed_at if state else None)
+    rolled = _ROLLED_UP.get(key)
+    if rolled is None:
+        rolled = _rolled_up(session, workspace_id, campaign.id, window, grouping, recent)
+        if state is not None:
+            _ROLLED_UP.put(key, rolled)
+    leads = lead_numbers(session, campaign.id, recent, rolled["lead_messages"])
     return {
         "campaign": {"id": campaign.id, "name": campaign.name, "status": campaign.status,
                      "created_at": campaign.created_at},
         "time_range": window.as_dict(),
-        "as_of": freshness,
+        "as_of": state.as_of if state else None,
+        **{name: rolled[name] for name in (
+            "summary", "rates", "time_series", "replies_by_classification")},
+        "leads": leads["numbers"],
+        "progress": progress(leads["total"], rolled["lead_messages"]),
+        "last_7_days": {**rolled["last_7_days"], "qualified": leads["qualified_recently"]},
+    }
+
+
+def _rolled_up(
+    session: Session, workspace_id: str, campaign_id: str, window: Window,
+    grouping: Grouping, recent: Window,
+) -> dict[str, Any]:
+    """Everything that comes from the rollups: it changes only when a refresh does."""
+    in_campaign = CampaignBucket.campaign_id == campaign_id
+    days = by_day(session, CampaignBucket, workspace_id, window, in_campaign)
+    totals = sum(days.values(), Counts())
+    last7 = sum(by_day(session, CampaignBucket, workspace_id, recent, in_campaign).values(),
+                Counts())
+    return {
         "summary": summary_of(totals),
         "rates": rates.rates(totals),
         "time_series": time_series(days, window, grouping),
         "replies_by_classification": {name: totals[column]
                                       for name, column in REPLY_CLASSES.items()},
-        "leads": leads,
-        "progress": progress(session, campaign.id),
-        "last_7_days": {
-            "messages": recent["sent"], "responses": recent["total_replies"],
-            "qualified": _qualified_between(session, campaign.id,
-                                            last_days(7, window.timezone, now)),
-        },
+        "last_7_days": {"messages": last7["sent"], "responses": last7["total_replies"]},
+        "lead_messages": lead_messages(session, campaign_id),
     }
 
 
-def lead_numbers(session: Session, campaign_id: str) -> dict[str, Any]:
-    """Current state, all time: statuses, qualification, funnel and lead rates."""
+def lead_messages(session: Session, campaign_id: str) -> dict[str, int]:
+    """Per-lead message counts, summed: contacted leads, sent and failed messages, and the
+    leads whose attempts were all sent, all failed, or some of each."""
+    sent, failed = LeadMessages.sent, LeadMessages.failed
+    row = session.execute(select(
+        func.count().filter(sent > 0), func.coalesce(func.sum(sent), 0),
+        func.coalesce(func.sum(failed), 0),
+        func.count().filter(sent > 0, failed == 0), func.count().filter(sent == 0, failed > 0),
+        func.count().filter(sent > 0, failed > 0),
+    ).where(LeadMessages.campaign_id == campaign_id)).one()
+    names = ("contacted", "sent", "failed", "only_sent", "only_failed", "partial")
+    return dict(zip(names, (int(value) for value in row), strict=True))
+
+
+def lead_numbers(session: Session, campaign_id: str, recent: Window,
+                 messages: dict[str, int]) -> dict[str, Any]:
+    """Lead state, live: statuses, qualification, the funnel and lead rates."""
     by_status = dict.fromkeys((s.value for s in LeadStatus), 0)
     by_qualification = dict.fromkeys((q.value for q in Qualification), 0)
-    for status, qualification, count in session.execute(
-        select(Lead.status, Lead.qualification, func.count())
+    qualified_recently = 0
+    for status, qualification, count, recently in session.execute(
+        select(Lead.status, Lead.qualification, func.count(),
+               func.count().filter(Lead.qualified_at >= recent.start,
+                                   Lead.qualified_at < recent.end))
         .where(Lead.campaign_id == campaign_id).group_by(Lead.status, Lead.qualification)
     ):
         by_status[status] += count
         by_qualification[qualification] += count
+        qualified_recently += recently
     total = sum(by_status.values())
-    contacted, sent_messages = session.execute(
-        select(func.count(func.distinct(Message.lead_id)), func.count())
-        .where(Message.campaign_id == campaign_id, Message.sent_at.is_not(None))
-    ).one()
     replied = session.scalar(
         select(func.count(func.distinct(Reply.lead_id)))
         .where(Reply.campaign_id == campaign_id, Reply.classification.in_(POSITIVE))
     ) or 0
+    contacted = messages["contacted"]
     placed = by_status[LeadStatus.PLACED.value]
     qualified = by_qualification[Qualification.QUALIFIED.value]
-    return {
+    numbers = {
         "total": total,
         "by_status": by_status,
         "by_qualification": by_qualification,
@@ -108,41 +143,42 @@ def lead_numbers(session: Session, campaign_id: str) -> dict[str, Any]:
         "qualification_rate": rates.percent(qualified, replied),
         "conversion_rate": rates.percent(qualified, total),
         "placement_rate": rates.percent(placed, contacted),
-        "messages_per_lead": rates.round_half_up(rates.fraction(sent_messages, total)),
+        "messages_per_lead": rates.round_half_up(rates.fraction(messages["sent"], total)),
     }
+    return {"numbers": numbers, "total": total, "qualified_recently": qualified_recently}
 
 
-def progress(session: Session, campaign_id: str) -> dict[str, Any]:
+def progress(total: int, messages: dict[str, int]) -> dict[str, Any]:
     """Per lead: pending (no attempt), sent, failed (every attempt failed) or partial."""
-    per_lead = (
-        select(Lead.id,
-               func.count(Message.id).filter(Message.sent_at.is_not(None)).label("sent"),
-               func.count(Message.id).filter(Message.sent_at.is_(None)).label("failed"))
-        .outerjoin(Message, Message.lead_id == Lead.id)
-        .where(Lead.campaign_id == campaign_id).group_by(Lead.id).subquery()
-    )
-    sent, failed = per_lead.c.sent, per_lead.c.failed
-    row = session.execute(select(
-        func.count(),
-        func.count().filter(sent + failed == 0),
-        func.count().filter(sent > 0, failed == 0),
-        func.count().filter(sent == 0, failed > 0),
-        func.count().filter(sent > 0, failed > 0),
-        func.coalesce(func.sum(sent), 0), func.coalesce(func.sum(failed), 0),
-    )).one()
-    total, pending, only_sent, only_failed, partial, messages_sent, messages_failed = row
+    attempted = messages["only_sent"] + messages["only_failed"] + messages["partial"]
     return {
-        "total": total, "pending": pending, "sent": only_sent, "failed": only_failed,
-        "partial": partial,
-        "percent": rates.percent(only_sent + only_failed + partial, total),
-        "delivery_health": rates.delivery_health(messages_sent, messages_failed),
+        "total": total, "pending": total - attempted, "sent": messages["only_sent"],
+        "failed": messages["only_failed"], "partial": messages["partial"],
+        "percent": rates.percent(attempted, total),
+        "delivery_health": rates.delivery_health(messages["sent"], messages["failed"]),
     }
 
 
-def _qualified_between(session: Session, campaign_id: str, window: Window) -> int:
-    return session.scalar(
-        select(func.count()).where(
-            Lead.campaign_id == campaign_id, Lead.qualified_at >= window.start,
-            Lead.qualified_at < window.end)
-    ) or 0
+class _Cache:
+    """A small thread-safe LRU: rollup-derived numbers keyed by the refresh that made them."""
 
+    def __init__(self, size: int) -> None:
+        self._items: OrderedDict[Hashable, dict[str, Any]] = OrderedDict()
+        self._size, self._lock = size, threading.Lock()
+
+    def get(self, key: Hashable) -> dict[str, Any] | None:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: Hashable, value: dict[str, Any]) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+_ROLLED_UP = _Cache(256)

@@ -70,7 +70,7 @@ EVERY_EVENT = f"""CASE ev.type WHEN 'failed' THEN {_counter("failed")}
 @dataclass(frozen=True)
 class Source:
     events: str  # rows (id, message_id, type, occurred_at, bounce_type, reason, classification)
-    messages: str  # rows (message_id, campaign_id, account_id, provider)
+    messages: str  # rows (message_id, campaign_id, account_id, provider, lead_id)
 
 
 WORKSPACE = Source(
@@ -81,7 +81,7 @@ WORKSPACE = Source(
                                   AND r.event_external_id = e.external_id
                WHERE e.workspace_id = :ws)""",
     messages="""(SELECT message_id, campaign_id, coalesce(account_id, '') AS account_id,
-                        mailbox_provider AS provider
+                        mailbox_provider AS provider, lead_id
                  FROM messages WHERE workspace_id = :ws)""",
 )
 SCOPE = Source(events="refresh_events", messages="refresh_scope")
@@ -136,11 +136,12 @@ WITH ev AS MATERIALIZED (
 ),
 firsts AS (
     SELECT message_id, sign,
-        {_firsts()}
+        {_firsts()},
+        bool_or(type = 'failed') AS failed_any
     FROM ev GROUP BY message_id, sign
 ),
 msg AS MATERIALIZED (
-    SELECT f.*, m.campaign_id, m.account_id, m.provider
+    SELECT f.*, m.campaign_id, m.account_id, m.provider, m.lead_id
     FROM firsts f JOIN {source.messages} m ON m.message_id = f.message_id
 ),
 facts AS (
@@ -170,6 +171,12 @@ reasons AS (
     SELECT campaign_id, account_id, {BUCKET.format(at="occurred_at")} AS bucket,
            bounce_type, reason, sum(sign) AS bounces
     FROM first_bounces GROUP BY 1, 2, 3, 4, 5
+),
+per_lead AS (
+    SELECT campaign_id, lead_id,
+           sum(CASE WHEN sent IS NOT NULL THEN sign ELSE 0 END) AS sent,
+           sum(CASE WHEN sent IS NULL AND failed_any THEN sign ELSE 0 END) AS failed
+    FROM msg WHERE lead_id IS NOT NULL GROUP BY 1, 2
 )"""
 
 
@@ -216,11 +223,15 @@ reasons AS (
     SELECT NULL::text AS campaign_id, NULL::text AS account_id, NULL::timestamptz AS bucket,
            NULL::text AS bounce_type, NULL::text AS reason, 0 AS bounces
     WHERE false
+),
+per_lead AS (
+    SELECT NULL::text AS campaign_id, NULL::text AS lead_id, 0 AS sent, 0 AS failed
+    WHERE false
 )"""
 
 
 def apply_sql(contributions: str, *, upsert: bool) -> str:
-    """Add ``fine`` and ``reasons`` to the three rollup tables, in one statement."""
+    """Add ``fine``, ``reasons`` and ``per_lead`` to the rollup tables, in one statement."""
     columns = ", ".join(COUNTERS)
     grouped = ", ".join(f"sum({name})" for name in COUNTERS)
     return f"""{contributions},
@@ -238,6 +249,11 @@ by_reason AS (
     {_add("rollup_bounce_reasons",
           "workspace_id, bucket, campaign_id, account_id, bounce_type, reason", upsert,
           ("bounces",))}
+),
+by_lead AS (
+    INSERT INTO rollup_lead_messages (workspace_id, campaign_id, lead_id, sent, failed)
+    SELECT :ws, campaign_id, lead_id, sent, failed FROM per_lead
+    {_add("rollup_lead_messages", "campaign_id, lead_id", upsert, ("sent", "failed"))}
 )
 INSERT INTO rollup_campaign_buckets (workspace_id, campaign_id, bucket, {columns})
 SELECT :ws, campaign_id, bucket, {grouped} FROM fine GROUP BY campaign_id, bucket

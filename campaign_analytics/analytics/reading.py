@@ -74,6 +74,11 @@ def by_day(session: Session, model: Any, workspace_id: str, window: Window,
                                     key=_local_day(model, window.timezone)))
 
 
+def refresh_state(session: Session, workspace_id: str) -> RefreshState | None:
+    """How far the rollups reach; read it before the numbers (see ``as_of``)."""
+    return session.get(RefreshState, workspace_id)
+
+
 def as_of(session: Session, workspace_id: str) -> datetime | None:
     """Until the first refresh there is nothing in the rollups: ``None``. Read it before
     the numbers: a refresh committing meanwhile can only make them newer than it says."""

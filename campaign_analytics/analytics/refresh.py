@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Connection, delete, select, text
+from sqlalchemy import Connection, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
 from ..db import Database
@@ -29,6 +29,7 @@ from ..models import (
     BounceReasonBucket,
     CampaignBucket,
     DeliveryBucket,
+    LeadMessages,
     RefreshState,
     ReplyCorrection,
 )
@@ -43,7 +44,7 @@ from .contributions import (
 
 log = logging.getLogger(__name__)
 
-ROLLUPS = (CampaignBucket, DeliveryBucket, BounceReasonBucket)
+ROLLUPS = (CampaignBucket, DeliveryBucket, BounceReasonBucket, LeadMessages)
 # Aggregating millions of events in memory instead of in temp files on disk.
 WORK_MEM = "256MB"
 PLAN_SETTINGS = ("enable_nestloop", "enable_sort", "jit")
@@ -111,6 +112,8 @@ def _run(
     if mode is RefreshMode.FULL and campaigns and state is not None:
         # A partial rebuild keeps the workspace's watermark: other campaigns stay as they are.
         _rebuild_campaigns(conn, workspace_id, campaigns, previous)
+        conn.execute(update(RefreshState).where(RefreshState.workspace_id == workspace_id)
+                     .values(refreshed_at=func.clock_timestamp()))
         return RefreshResult(mode, previous, state.as_of, 0)
     watermark = max(watermark, previous)
     new_events = _count_events(conn, workspace_id, previous, watermark)
@@ -176,7 +179,7 @@ def _fill_scope(
     conn.execute(text(
         "CREATE TEMP TABLE refresh_scope ON COMMIT DROP AS "
         "SELECT m.message_id, m.campaign_id, coalesce(m.account_id, '') AS account_id, "
-        f"m.mailbox_provider AS provider {source}"),
+        f"m.mailbox_provider AS provider, m.lead_id {source}"),
         {"ws": workspace_id, **params})
     conn.execute(text("ANALYZE refresh_scope"))
 
@@ -214,7 +217,8 @@ def _count_events(conn: Connection, workspace_id: str, old: int, new: int) -> in
 def _save_state(
     conn: Connection, workspace_id: str, watermark: int, as_of: datetime, *, full: bool
 ) -> None:
-    values = {"workspace_id": workspace_id, "watermark": watermark, "as_of": as_of}
+    values: dict[str, object] = {"workspace_id": workspace_id, "watermark": watermark,
+                                 "as_of": as_of, "refreshed_at": func.clock_timestamp()}
     if full:
         values["full_refreshed_at"] = as_of
     statement = insert(RefreshState).values(**values)

@@ -8,6 +8,7 @@ from .rollup import (
     BounceReasonBucket,
     CampaignBucket,
     DeliveryBucket,
+    LeadMessages,
     RefreshState,
     ReplyCorrection,
 )
@@ -23,6 +24,7 @@ __all__ = [
     "EmailEvent",
     "Job",
     "Lead",
+    "LeadMessages",
     "Message",
     "RefreshState",
     "Reply",

@@ -96,6 +96,21 @@ class BounceReasonBucket(Base):
     bounces: Mapped[int] = _counter()
 
 
+class LeadMessages(Base):
+    """Per lead: messages sent, and messages that failed without ever being sent, as of
+    the watermark. Campaign progress, contacted leads and messages per lead read these."""
+
+    __tablename__ = "rollup_lead_messages"
+
+    campaign_id: Mapped[str] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
+    lead_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    sent: Mapped[int] = _counter()
+    failed: Mapped[int] = _counter()
+
+
 class RefreshState(Base):
     """How far a workspace's rollups reach: every event with ``id <= watermark`` is in
     them, and every event ingested before ``as_of`` has such an id."""
@@ -107,6 +122,9 @@ class RefreshState(Base):
     watermark: Mapped[int] = mapped_column(BigInteger)
     as_of: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     full_refreshed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Changes with every refresh that changes rollups (a campaign rebuild keeps ``as_of``):
+    # what caches of rollup-derived numbers are keyed by.
+    refreshed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class ReplyCorrection(Base):
