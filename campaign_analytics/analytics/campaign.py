@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from collections.abc import Hashable
 from datetime import date, datetime
 from typing import Any
 
@@ -15,7 +12,7 @@ from ..campaigns import get_campaign
 from ..models import CampaignBucket, Lead, LeadMessages, Reply
 from ..models.vocabulary import LeadStatus, Qualification, ReplyClass
 from . import rates
-from .reading import REPLY_CLASSES, Counts, by_day, refresh_state
+from .reading import REPLY_CLASSES, ROLLUP_CACHE, Counts, by_day, refresh_state
 from .windows import Grouping, Window, bucket_of, last_days
 
 SUMMARY = {
@@ -55,12 +52,9 @@ def campaign_analytics(
     campaign = get_campaign(session, workspace_id, campaign_id)
     state = refresh_state(session, workspace_id)  # first: a later refresh only adds to it
     recent = last_days(7, window.timezone, now)
-    key = (campaign.id, window, grouping, recent.start, state.refreshed_at if state else None)
-    rolled = _ROLLED_UP.get(key)
-    if rolled is None:
-        rolled = _rolled_up(session, workspace_id, campaign.id, window, grouping, recent)
-        if state is not None:
-            _ROLLED_UP.put(key, rolled)
+    rolled = ROLLUP_CACHE.get_or_compute(
+        state, ("campaign", campaign.id, window, grouping, recent.start),
+        lambda: _rolled_up(session, workspace_id, campaign.id, window, grouping, recent))
     leads = lead_numbers(session, campaign.id, recent, rolled["lead_messages"])
     return {
         "campaign": {"id": campaign.id, "name": campaign.name, "status": campaign.status,
@@ -157,28 +151,3 @@ def progress(total: int, messages: dict[str, int]) -> dict[str, Any]:
         "percent": rates.percent(attempted, total),
         "delivery_health": rates.delivery_health(messages["sent"], messages["failed"]),
     }
-
-
-class _Cache:
-    """A small thread-safe LRU: rollup-derived numbers keyed by the refresh that made them."""
-
-    def __init__(self, size: int) -> None:
-        self._items: OrderedDict[Hashable, dict[str, Any]] = OrderedDict()
-        self._size, self._lock = size, threading.Lock()
-
-    def get(self, key: Hashable) -> dict[str, Any] | None:
-        with self._lock:
-            value = self._items.get(key)
-            if value is not None:
-                self._items.move_to_end(key)
-            return value
-
-    def put(self, key: Hashable, value: dict[str, Any]) -> None:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-
-
-_ROLLED_UP = _Cache(256)

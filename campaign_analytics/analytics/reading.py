@@ -6,9 +6,12 @@ the sums are exact.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
+import typing
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Date, Select, cast, func, literal, select
 from sqlalchemy.orm import Session
@@ -16,6 +19,8 @@ from sqlalchemy.orm import Session
 from ..models import Campaign, RefreshState
 from ..models.rollup import COUNTERS
 from .windows import Window
+
+T = TypeVar("T")
 
 REPLY_CLASSES = {
     "interested": "replies_interested",
@@ -47,13 +52,16 @@ def _local_day(model: Any, timezone: str) -> Any:
 
 
 def windowed(model: Any, workspace_id: str, window: Window | None, *conditions: Any,
-             key: Any = None, columns: Iterable[str] = COUNTERS) -> Select[Any]:
-    """Sums of the counters, grouped by ``key`` (or none), live campaigns only."""
+             key: Any = None, columns: Iterable[str] = COUNTERS,
+             live_only: bool = True) -> Select[Any]:
+    """Sums of the counters, grouped by ``key`` (or none), of live campaigns only unless
+    the caller filters deleted ones itself."""
     keys = [key.label("key")] if key is not None else [literal(None).label("key")]
-    query = (select(*keys, *_sums(model, columns))
-             .join(Campaign, Campaign.id == model.campaign_id)
-             .where(model.workspace_id == workspace_id, Campaign.deleted_at.is_(None),
-                    *conditions))
+    query = select(*keys, *_sums(model, columns)).where(model.workspace_id == workspace_id,
+                                                          *conditions)
+    if live_only:
+        query = query.join(Campaign, Campaign.id == model.campaign_id).where(
+            Campaign.deleted_at.is_(None))
     if window is not None:
         query = query.where(model.bucket >= window.start, model.bucket < window.end)
     return query.group_by(keys[0]) if key is not None else query.group_by()
@@ -84,3 +92,32 @@ def as_of(session: Session, workspace_id: str) -> datetime | None:
     the numbers: a refresh committing meanwhile can only make them newer than it says."""
     return session.scalar(select(RefreshState.as_of).where(
         RefreshState.workspace_id == workspace_id))
+
+
+class RollupCache:
+    """A small thread-safe LRU of numbers read from the rollups, keyed by the refresh that
+    wrote them (``refresh_state.refreshed_at``): they cannot change until the next one, so
+    a hit is exact. Nothing is cached before a workspace's first refresh."""
+
+    def __init__(self, size: int) -> None:
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._size, self._lock = size, threading.Lock()
+
+    def get_or_compute(self, state: RefreshState | None, key: tuple[Any, ...],
+                       compute: Callable[[], T]) -> T:
+        if state is None:
+            return compute()
+        full_key = (state.workspace_id, state.refreshed_at, *key)
+        with self._lock:
+            if full_key in self._items:
+                self._items.move_to_end(full_key)
+                return typing.cast(T, self._items[full_key])
+        value = compute()
+        with self._lock:
+            self._items[full_key] = value
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return value
+
+
+ROLLUP_CACHE = RollupCache(512)

@@ -14,7 +14,7 @@ from ..models import Campaign, CampaignBucket, DeliveryBucket, Lead, SendingAcco
 from ..models.vocabulary import CampaignStatus, LeadStatus
 from ..workspaces import get_workspace, validate_timezone
 from . import rates
-from .reading import Counts, as_of, by_key, total, windowed
+from .reading import ROLLUP_CACHE, Counts, as_of, by_key, refresh_state, total, windowed
 from .windows import Window, last_days
 
 TOP_CAMPAIGNS = 5
@@ -40,13 +40,17 @@ def _campaign_counts(session: Session, workspace_id: str) -> tuple[int, int]:
 
 
 def overview(session: Session, workspace_id: str, window: Window) -> dict[str, Any]:
+    state = refresh_state(session, workspace_id)  # first: a later refresh only adds to it
     everyone, active = _campaign_counts(session, workspace_id)
-    per_campaign = by_key(session, windowed(CampaignBucket, workspace_id, window,
-                                            key=CampaignBucket.campaign_id))
+    every_campaign = ROLLUP_CACHE.get_or_compute(state, ("overview", window), lambda: by_key(
+        session, windowed(CampaignBucket, workspace_id, window, key=CampaignBucket.campaign_id,
+                          live_only=False)))
+    live = set(session.scalars(select(Campaign.id).where(_live_campaigns(workspace_id))))
+    per_campaign = {cid: counts for cid, counts in every_campaign.items() if cid in live}
     totals = sum(per_campaign.values(), Counts())
     return {
         "time_range": window.as_dict(),
-        "as_of": as_of(session, workspace_id),
+        "as_of": state.as_of if state else None,
         "summary": {"total_campaigns": everyone, "active_campaigns": active,
                     **{name: totals[column] for name, column in OVERVIEW_SUMMARY.items()}},
         "rates": rates.rates(totals, OVERVIEW_RATES),
