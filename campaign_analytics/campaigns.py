@@ -113,10 +113,14 @@ def delete_campaign(
     """Hide the campaign now and queue the purge of its rows; returns the purge job id.
 
     The hiding and the purge job commit together: a campaign is never hidden without the
-    job that will remove its rows.
+    job that will remove its rows. Exports of this campaign alone go with it (§11.30).
     """
+    # Imported here: exports -> jobs.catalog -> export queries -> analytics -> campaigns.
+    from .exports.retention import retire_campaign_exports
+
     campaign = get_campaign(session, workspace_id, campaign_id)
     campaign.deleted_at = datetime.now(UTC)
+    retire_campaign_exports(session, workspace_id, campaign_id)
     job = outbox.submit(session, publisher, kind="campaign_purge", workspace_id=workspace_id,
                         params={"campaign_id": campaign_id})
     return job.id

@@ -86,3 +86,20 @@ class PayloadTooLarge(DomainError):
 
 class InvalidTimeRange(DomainError):
     code = "INVALID_TIME_RANGE"
+
+
+class ExportNotFound(NotFound):
+    code = "EXPORT_NOT_FOUND"
+    resource = "Export"
+
+
+class DownloadInvalid(DomainError):
+    """A download token that was tampered with, or names a file that is not servable."""
+
+    code = "DOWNLOAD_INVALID"
+
+
+class DownloadExpired(DomainError):
+    """A genuine download token past its lifetime, or for a file retention has removed."""
+
+    code = "DOWNLOAD_EXPIRED"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery import shared_task
@@ -9,9 +10,12 @@ from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy.exc import DBAPIError
 
 from campaign_analytics.db import is_unavailable
+from campaign_analytics.exports import dispatch
 from campaign_analytics.jobs import runner
 
-from .runtime import database, settings
+from .runtime import database, publisher, settings
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="jobs.run", bind=True)
@@ -28,6 +32,17 @@ def run_job(self: Any, job_id: str) -> str:
             raise
         delay = runner.backoff_seconds(self.request.retries + 1, config.retry_backoff_max_seconds)
         raise self.retry(exc=exc, countdown=delay, max_retries=config.job_max_attempts) from exc
+    _next_export(job_id)
     if outcome.retry_in is not None:
         raise self.retry(countdown=outcome.retry_in, max_retries=None)
     return outcome.status
+
+
+def _next_export(job_id: str) -> None:
+    """A finished export frees its workspace's slot: publish the next one now rather than
+    at the next sweep. Best effort: the sweeper does it anyway."""
+    try:
+        with database().sessions() as session:
+            dispatch.after_run(session, publisher(), settings(), job_id)
+    except Exception as exc:  # never fail the finished job for this
+        logger.warning("dispatching after %s failed; the sweeper will: %s", job_id, exc)

@@ -6,6 +6,8 @@ from dataclasses import asdict
 
 from celery import shared_task
 
+from campaign_analytics.exports import retention
+from campaign_analytics.exports.storage import storage_from_settings
 from campaign_analytics.jobs import sweeper
 
 from .runtime import database, publisher, settings
@@ -15,3 +17,11 @@ from .runtime import database, publisher, settings
 def sweep_jobs() -> dict[str, int]:
     with database().sessions() as session:
         return asdict(sweeper.sweep(session, publisher(), settings()))
+
+
+@shared_task(name="maintenance.expire_exports")
+def expire_exports() -> int:
+    """Retention (EXPORT_RETENTION_DAYS) and leftover files of deleted exports."""
+    config = settings()
+    with database().sessions() as session:
+        return retention.expire_old_exports(session, storage_from_settings(config), config)

@@ -140,7 +140,8 @@ def test_readme_defaults_match_the_settings() -> None:
             continue  # documented as "an insecure development value"
         else:
             value = info.default
-            shown = f"{value:g}" if isinstance(value, float) else str(value)
+            shown = (str(value).lower() if isinstance(value, bool)
+                     else f"{value:g}" if isinstance(value, float) else str(value))
             assert f"`{shown}`" in cell, f"{field.upper()} default {shown!r}, README says {cell!r}"
 
 

@@ -14,7 +14,8 @@ def test_task_names_are_pinned(app: Flask) -> None:
     celery = app.extensions["celery"]
     celery.loader.import_default_modules()
     ours = {name for name in celery.tasks if not name.startswith("celery.")}
-    assert ours == {"jobs.run", "maintenance.sweep_jobs", "analytics.schedule_refreshes"}
+    assert ours == {"jobs.run", "maintenance.sweep_jobs", "analytics.schedule_refreshes",
+                    "maintenance.expire_exports"}
     assert RUN_JOB_TASK == "jobs.run"
     assert SCHEDULE_REFRESHES_TASK == "analytics.schedule_refreshes"
 

@@ -15,6 +15,8 @@ from .routes import (
     analytics,
     campaigns,
     deliverability,
+    downloads,
+    exports,
     health,
     ingestion,
     jobs,
@@ -25,7 +27,7 @@ from .routes import (
 
 BLUEPRINTS = (
     health.bp, workspaces.bp, jobs.bp, campaigns.bp, leads.bp, accounts.bp, ingestion.bp,
-    analytics.bp, workspace_analytics.bp, deliverability.bp,
+    analytics.bp, workspace_analytics.bp, deliverability.bp, exports.bp, downloads.bp,
 )
 
 

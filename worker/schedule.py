@@ -1,5 +1,9 @@
 """The beat schedule, in UTC. Every periodic task is idempotent as well as single-run.
 
+``expire-exports`` runs retention (exports/retention.py); it only changes rows still
+``completed`` past retention and removes files whose key is still recorded, so a double
+run does nothing twice.
+
 Refresh ticks run ``analytics.schedule_refreshes`` on the maintenance queue: it only
 requests one refresh job per workspace (joining a queued one), so a second beat by
 mistake cannot double the work (see campaign_analytics/analytics/scheduling.py).
@@ -16,6 +20,10 @@ from campaign_analytics.jobs.kinds import Queue
 from campaign_analytics.settings import Settings
 
 SCHEDULE_REFRESHES_TASK = "analytics.schedule_refreshes"
+EXPIRE_EXPORTS_TASK = "maintenance.expire_exports"
+# Retention is counted in days; checking every few minutes also removes the files of
+# deleted exports (and of a deleted campaign's exports) soon after.
+EXPIRE_EXPORTS_SECONDS = 300.0
 # A nightly tick still waiting for a worker this long after it was due gives way to the
 # next night's; a late one is still worth running.
 FULL_TICK_EXPIRES_SECONDS = 12 * 3600
@@ -44,6 +52,11 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
             "args": (RefreshMode.FULL.value,),
             "options": {"queue": Queue.MAINTENANCE.value,
                         "expires": FULL_TICK_EXPIRES_SECONDS},
+        },
+        "expire-exports": {
+            "task": EXPIRE_EXPORTS_TASK,
+            "schedule": EXPIRE_EXPORTS_SECONDS,
+            "options": {"queue": Queue.MAINTENANCE.value, "expires": EXPIRE_EXPORTS_SECONDS},
         },
         "refresh-incremental": {
             "task": SCHEDULE_REFRESHES_TASK,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..analytics.refresh import refresh_job
 from ..diagnostics import run_diagnostic
+from ..exports.job import run_export
 from ..purge import purge_campaign
 from .kinds import JobKind, Queue
 
@@ -13,6 +14,7 @@ KINDS: dict[str, JobKind] = {
         JobKind("diagnostic", Queue.MAINTENANCE, run_diagnostic),
         JobKind("campaign_purge", Queue.MAINTENANCE, purge_campaign),
         JobKind("refresh", Queue.ANALYTICS, refresh_job),
+        JobKind("export", Queue.EXPORTS, run_export, id_prefix="exp"),
     )
 }
 

@@ -7,9 +7,11 @@ A failed publish is not an error for the caller: the row stays ``queued`` with n
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -46,13 +48,26 @@ def submit(
     workspace_id: str | None,
     params: dict[str, Any],
     idempotency_key: str | None = None,
+    idempotency_window: timedelta | None = None,
+    request_of: Callable[[dict[str, Any]], Any] | None = None,
+    publish: bool = True,
 ) -> Job:
-    """Create (commit) and publish a job; with a known idempotency key, return that job."""
+    """Create (commit) and publish a job; with a known idempotency key, return that job.
+
+    ``idempotency_window``: a key older than this no longer names its job (its key is
+    cleared, so the unique index admits a new one). ``request_of`` picks the part of the
+    params that must match for a key's reuse (default: all of them), for kinds whose params
+    also hold values resolved at submission. ``publish=False`` leaves publishing to the
+    caller (exports are published by ``exports.dispatch`` under the workspace's cap).
+    """
     job_kind = get_kind(kind)
+    compare = request_of or (lambda value: value)
     if idempotency_key is not None:
         existing = _find_by_key(session, workspace_id, kind, idempotency_key)
-        if existing is not None:
-            return _same_request(existing, params)
+        if existing is not None and _outlived(existing, idempotency_window):
+            _forget_key(session, existing)
+        elif existing is not None:
+            return _same_request(existing, params, compare)
     job = Job(
         id=new_id(job_kind.id_prefix),
         workspace_id=workspace_id,
@@ -68,11 +83,22 @@ def submit(
         existing = _find_by_key(session, workspace_id, kind, idempotency_key or "")
         if existing is None:
             raise
-        return _same_request(existing, params)
+        return _same_request(existing, params, compare)
     session.refresh(job)  # load server defaults: status, created_at, progress
-    if try_publish(publisher, job):
+    if publish and try_publish(publisher, job):
         store.mark_published(session, job.id)
     return job
+
+
+def _outlived(job: Job, window: timedelta | None) -> bool:
+    return window is not None and job.created_at < datetime.now(UTC) - window
+
+
+def _forget_key(session: Session, job: Job) -> None:
+    """The old job keeps its history; only its claim on the key ends."""
+    session.execute(update(Job).where(Job.id == job.id, Job.idempotency_key.is_not(None))
+                    .values(idempotency_key=None))
+    session.flush()
 
 
 def _find_by_key(session: Session, workspace_id: str | None, kind: str, key: str) -> Job | None:
@@ -83,8 +109,10 @@ def _find_by_key(session: Session, workspace_id: str | None, kind: str, key: str
     )
 
 
-def _same_request(job: Job, params: dict[str, Any]) -> Job:
-    if job.params != params:
+def _same_request(
+    job: Job, params: dict[str, Any], compare: Callable[[dict[str, Any]], Any]
+) -> Job:
+    if compare(job.params) != compare(params):
         raise IdempotencyKeyReused(
             "This Idempotency-Key was already used with a different request body"
         )

@@ -126,6 +126,26 @@ def complete(session: Session, job_id: str, attempt: int, result: dict[str, Any]
     return done is not None
 
 
+def record_file(
+    session: Session, job_id: str, attempt: int, *, key: str, size: int, sha256: str,
+    row_count: int,
+) -> bool:
+    """Attach the file an attempt wrote (exports), fenced like ``complete``: False when this
+    attempt no longer owns the job, so a canceled or superseded run records nothing."""
+    recorded = session.execute(
+        update(Job)
+        .where(_fenced(job_id, attempt))
+        .values(file_key=key, file_size=size, file_sha256=sha256, row_count=row_count)
+        .returning(Job.id)
+    ).one_or_none()
+    session.commit()
+    return recorded is not None
+
+
+def status_of(session: Session, job_id: str) -> str | None:
+    return session.scalar(select(Job.status).where(Job.id == job_id))
+
+
 def fail(session: Session, job_id: str, attempt: int, code: str, message: str) -> bool:
     failed = session.execute(
         update(Job)

@@ -7,6 +7,11 @@
 
 ``FOR UPDATE SKIP LOCKED`` lets several sweepers (two beats by mistake) run at once
 without taking the same job; publishing twice is harmless because claiming is atomic.
+
+Exports waiting for one of their workspace's slots (never published) are not republished
+here blindly: ``exports.dispatch`` publishes them only into free slots, under the
+workspace's lock, so the sweeper never breaks EXPORT_MAX_PROCESSING_PER_WORKSPACE. An
+export already published and lost in the broker holds its slot and is republished as usual.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from datetime import timedelta
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from ..exports import dispatch
 from ..models import Job
 from ..models.vocabulary import JobStatus
 from ..settings import Settings
@@ -39,6 +45,7 @@ def sweep(session: Session, publisher: Publisher, settings: Settings) -> SweepRe
     abandoned = _abandon_exhausted(session, settings.job_max_attempts)
     requeued = _requeue_expired(session, settings.job_max_attempts)
     published = _publish_stale(session, publisher, settings)
+    published += dispatch.dispatch_waiting(session, publisher, settings)
     if requeued or abandoned or published:
         log.info("sweeper: requeued=%d abandoned=%d published=%d", requeued, abandoned, published)
     return SweepReport(requeued, abandoned, published)
@@ -89,11 +96,12 @@ def _publish_stale(session: Session, publisher: Publisher, settings: Settings) -
         seconds=settings.job_redeliver_after_seconds
     )
     requeued_now = and_(Job.published_at.is_(None), Job.attempts > 0)
+    not_capped = Job.kind != dispatch.EXPORT_KIND  # waiting exports: dispatch_waiting
     stale = list(
         session.scalars(
             select(Job)
-            .where(Job.status == JobStatus.QUEUED, or_(never_published, lost_in_broker,
-                                                       requeued_now))
+            .where(Job.status == JobStatus.QUEUED,
+                   or_(and_(not_capped, or_(never_published, requeued_now)), lost_in_broker))
             .order_by(Job.created_at)
             .limit(BATCH)
             .with_for_update(skip_locked=True)

@@ -1,0 +1,160 @@
+"""The ``export`` job: read the params from the job row, stream the file to storage, record
+it on the row (fenced by attempt).
+
+The key is deterministic per export (``exports/<workspace>/<export>/<file name>``), so a
+re-run after a crash overwrites the same key atomically, and a canceled run leaves nothing:
+the writer discards its temp file when ``JobCanceled`` (or anything else) interrupts it.
+Every failure of an export carries the code ``EXPORT_FAILED``; transient ones (database or
+storage away) are marked recoverable and retried by the runner.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import psycopg
+
+from ..db import is_unavailable
+from ..jobs import store
+from ..jobs.context import JobContext
+from ..jobs.errors import JobCanceled, JobFailure
+from ..models.vocabulary import JobStatus
+from ..settings import get_settings
+from .queries import performance_row_total, performance_rows, select_query
+from .spec import ExportParams, ExportType, columns_of
+from .storage import Storage, StorageRefused, StorageUnavailable, export_key, storage_from_settings
+from .writers import Progress, Sink, compressed, copy_rows, count_statement, write_rows
+
+log = logging.getLogger(__name__)
+
+EXPORT_FAILED = "EXPORT_FAILED"
+# A run that loses the job to a cancel removes its committed file; one that lost it to a
+# newer attempt must not (that attempt owns the same key now).
+_ABANDONED = frozenset({JobStatus.CANCELED, JobStatus.FAILED, JobStatus.EXPIRED})
+
+
+def export_failed(message: str, *, recoverable: bool = False) -> JobFailure:
+    return JobFailure(EXPORT_FAILED, message, recoverable=recoverable)
+
+
+def run_export(ctx: JobContext) -> dict[str, Any]:
+    """The handler in ``jobs.catalog``: storage from the process settings (STORAGE_URL)."""
+    return export(ctx, storage_from_settings(get_settings()))
+
+
+def export(ctx: JobContext, storage: Storage) -> dict[str, Any]:
+    """Write the export of ``ctx.params`` to ``storage`` and record it on the job row."""
+    params = load_params(ctx)
+    workspace_id = str(ctx.workspace_id)
+    file_name = params.file_name(ctx.job_id)
+    key = export_key(workspace_id, ctx.job_id, file_name)
+    progress = Progress(ctx.report_progress)
+    try:
+        with storage.writer(key, content_type=params.content_type()) as out:
+            sink, finish = compressed(out, params.compression)
+            rows = SOURCES[params.export_type](ctx, workspace_id, params, sink, progress)
+            finish()
+            # The last ownership check before the file appears under its key.
+            progress.update(rows, force=True)
+    except (JobCanceled, JobFailure):
+        raise
+    except Exception as exc:
+        raise _mapped(exc) from exc
+    with ctx.db.sessions() as session:
+        recorded = store.record_file(session, ctx.job_id, ctx.attempt, key=key, size=out.size,
+                                     sha256=out.sha256, row_count=rows)
+        status = None if recorded else store.status_of(session, ctx.job_id)
+    if not recorded:
+        if status in _ABANDONED:
+            storage.delete(key)
+        raise JobCanceled(ctx.job_id)
+    return {"file_key": key, "file_name": file_name, "content_type": params.content_type(),
+            "file_size": out.size, "sha256": out.sha256, "row_count": rows}
+
+
+def load_params(ctx: JobContext) -> ExportParams:
+    """The params as the API stored them; anything unusable fails at once (not retried)."""
+    if ctx.workspace_id is None:
+        raise export_failed("The export belongs to no workspace; request it again")
+    try:
+        params = ExportParams.from_params(ctx.params)
+        ZoneInfo(params.timezone)
+    except (KeyError, ValueError, TypeError, ZoneInfoNotFoundError) as exc:
+        raise export_failed(
+            f"The export's parameters are invalid ({type(exc).__name__}: {exc}); "
+            "request a new export") from exc
+    if params.start.utcoffset() is None or params.end.utcoffset() is None:
+        raise export_failed("The export's time range has no time zone; request a new export")
+    if params.start >= params.end:
+        raise export_failed("The export's time range is empty: start must be before end")
+    if params.end - params.start > timedelta(days=367):
+        raise export_failed("The export's time range spans more than 366 days")
+    return params
+
+
+def _mapped(exc: Exception) -> Exception:
+    """Low-level errors at the domain's edge: transient ones are retried, others fail."""
+    if isinstance(exc, psycopg.OperationalError) or is_unavailable(exc):
+        return export_failed("The database was unreachable while writing the export; "
+                             "it will be retried", recoverable=True)
+    if isinstance(exc, StorageUnavailable):
+        return export_failed(f"Export storage was unavailable ({exc}); it will be retried",
+                             recoverable=True)
+    if isinstance(exc, StorageRefused):
+        return export_failed(f"Export storage refused the file ({exc}): check STORAGE_URL "
+                             "and its permissions, then request the export again")
+    return exc  # the runner logs it and fails the job (INTERNAL_ERROR) or its time limit
+
+
+Source = Callable[[JobContext, str, ExportParams, Sink, Progress], int]
+
+
+def _copy_source(ctx: JobContext, workspace_id: str, params: ExportParams, sink: Sink,
+                 progress: Progress) -> int:
+    """Raw types: a count, then COPY, in one read-only snapshot (total matches rows)."""
+    query = select_query(workspace_id, params)
+    raw = ctx.db.engine.raw_connection()
+    try:
+        conn: psycopg.Connection[Any] = raw.driver_connection  # type: ignore[assignment]
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        counted = conn.execute(count_statement(query), query.params).fetchone()
+        progress.rows_total = int(counted[0]) if counted else None
+        progress.update(0, force=True)
+        rows = copy_rows(conn, query, params.format, sink, progress)
+        conn.rollback()
+        return rows
+    except BaseException:
+        try:
+            raw.rollback()
+        except Exception:  # the connection is broken (server away): never pool it again
+            with contextlib.suppress(Exception):
+                raw.invalidate()
+        raise
+    finally:
+        raw.close()
+
+
+def _performance_source(ctx: JobContext, workspace_id: str, params: ExportParams, sink: Sink,
+                        progress: Progress) -> int:
+    """``campaign_performance``: the API's numbers from the rollups, one snapshot."""
+    with ctx.db.sessions() as session:
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        progress.rows_total = performance_row_total(session, workspace_id, params)
+        progress.update(0, force=True)
+        columns = columns_of(params.export_type, params.include_time_series)
+        return write_rows(performance_rows(session, workspace_id, params), columns,
+                          params.format, sink, progress)
+
+
+SOURCES: dict[ExportType, Source] = {
+    ExportType.CAMPAIGN_PERFORMANCE: _performance_source,
+    ExportType.LEADS: _copy_source,
+    ExportType.ATTEMPTS: _copy_source,
+    ExportType.REPLIES: _copy_source,
+    ExportType.EVENTS: _copy_source,
+}

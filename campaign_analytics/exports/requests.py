@@ -1,0 +1,291 @@
+"""Asking for an export: the request a client sends, its validation against the workspace,
+and the job it becomes (SPEC §8, §11.27-28).
+
+The job's ``params`` are ``ExportParams.to_params()`` (what the run reads back) plus two
+keys the run ignores:
+
+* ``request``: the request as validated, defaults filled in. An ``Idempotency-Key`` reused
+  with a different ``request`` is ``IDEMPOTENCY_KEY_REUSED``; comparing the request, not the
+  resolved params, keeps a retry the same request even after the event sequence moved or
+  ``30d`` rolled over to the next day.
+* ``estimate``: ``{"rows", "completion"}`` made at submission (see ``estimate``), so the
+  202 and a replay of it answer the same ``estimated_completion``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import Select, func, select, text
+from sqlalchemy.orm import Session
+
+from ..analytics.windows import Window, resolve_window
+from ..errors import CampaignNotFound, ExportNotFound
+from ..jobs import outbox
+from ..models import Campaign, EmailEvent, Job, Lead, Message, Reply
+from ..models.vocabulary import JobStatus
+from ..pagination import DEFAULT_LIMIT, Page, paginate
+from ..settings import Settings
+from ..workspaces import get_workspace
+from . import dispatch
+from .spec import Compression, ExportFormat, ExportParams, ExportType
+
+EXPORT_KIND = dispatch.EXPORT_KIND
+MAX_CAMPAIGN_IDS = 1000
+# Counting stops here: beyond it the planner's estimate is good enough and much cheaper.
+EXACT_COUNT_LIMIT = 1_000_000
+# Throughput used until enough exports have been measured (PITFALLS: COPY-based CSV runs
+# at several hundred thousand rows a second; gzip and JSON Lines are slower).
+DEFAULT_ROWS_PER_SECOND = 100_000.0
+# Exports smaller than this are all start-up cost and say nothing about throughput.
+MIN_MEASURED_ROWS = 10_000
+MEASURED_EXPORTS = 20
+# Claiming, opening storage and finishing the file: paid by every export, however small.
+OVERHEAD_SECONDS = 2.0
+
+
+def _distinct(values: list[str] | None) -> list[str] | None:
+    if values is None:
+        return None
+    repeated = sorted({value for value in values if values.count(value) > 1})
+    if repeated:
+        raise ValueError(f"each campaign id may appear once; repeated: {', '.join(repeated)}")
+    return values
+
+
+class ExportRequest(BaseModel):
+    """The body of POST /analytics/export; the time range reads like compare's."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    export_type: ExportType = Field(description="Which rows: one fixed column list per type")
+    format: ExportFormat = Field(ExportFormat.CSV, description="csv (default) or jsonl")
+    time_range: str | None = Field(
+        None, description="7d, 14d, 30d (default), 90d, or custom with startDate and endDate",
+        examples=["30d"])
+    start_date: str | None = Field(None, alias="startDate", examples=["2026-11-01"])
+    end_date: str | None = Field(None, alias="endDate", examples=["2026-11-30"])
+    timezone: str | None = Field(
+        None, description="IANA time zone of local days and timestamps; default the "
+                          "workspace's")
+    campaign_ids: Annotated[
+        list[str] | None, Field(min_length=1, max_length=MAX_CAMPAIGN_IDS),
+        AfterValidator(_distinct),
+    ] = Field(None, description="Only these campaigns; default every campaign")
+    include_time_series: bool = Field(
+        False, description="campaign_performance only: one row per campaign per local day")
+    compression: Compression = Field(
+        Compression.NONE, description="none (default) or gzip (a .gz file, application/gzip)")
+
+    @model_validator(mode="after")
+    def _time_series_needs_performance(self) -> ExportRequest:
+        if self.include_time_series and self.export_type is not ExportType.CAMPAIGN_PERFORMANCE:
+            raise ValueError("include_time_series applies to campaign_performance exports only")
+        return self
+
+    def window(self, timezone: str, now: datetime) -> Window:
+        """``INVALID_TIME_RANGE`` (or ``VALIDATION_ERROR`` for the timezone) when it cannot."""
+        return resolve_window(self.time_range, self.start_date, self.end_date,
+                              self.timezone or timezone, now)
+
+    def fingerprint(self) -> dict[str, Any]:
+        """The request with its defaults: what an Idempotency-Key is bound to."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    rows: int
+    completion: datetime
+
+
+def submit_export(
+    session: Session,
+    publisher: outbox.Publisher,
+    settings: Settings,
+    workspace_id: str,
+    request: ExportRequest,
+    idempotency_key: str | None = None,
+    *,
+    now: datetime | None = None,
+) -> Job:
+    """Validate the request against the workspace, create the export job and let the
+    dispatcher publish it when the workspace has room (SPEC §8: at most
+    ``EXPORT_MAX_PROCESSING_PER_WORKSPACE`` at once).
+
+    With an ``idempotency_key`` seen for this workspace within
+    ``EXPORT_IDEMPOTENCY_HOURS``, the export made then is returned (whatever its status);
+    the same key with a different request is ``IDEMPOTENCY_KEY_REUSED``.
+    """
+    now = now or datetime.now(UTC)
+    workspace = get_workspace(session, workspace_id)
+    window = request.window(workspace.timezone, now)
+    campaign_ids = _check_campaigns(session, workspace_id, request.campaign_ids)
+    export = ExportParams(
+        export_type=request.export_type, format=request.format,
+        compression=request.compression, start=window.start.astimezone(UTC),
+        end=window.end.astimezone(UTC), period=window.period, timezone=window.timezone,
+        campaign_ids=campaign_ids, include_time_series=request.include_time_series,
+        max_event_id=current_event_id(session),
+    )
+    guess = estimate(session, settings, workspace_id, export, now)
+    params = {
+        **export.to_params(),
+        "request": request.fingerprint(),
+        "estimate": {"rows": guess.rows, "completion": guess.completion.isoformat()},
+    }
+    job = outbox.submit(
+        session, publisher, kind=EXPORT_KIND, workspace_id=workspace_id, params=params,
+        idempotency_key=idempotency_key,
+        idempotency_window=timedelta(hours=settings.export_idempotency_hours),
+        request_of=lambda stored: stored.get("request"), publish=False,
+    )
+    dispatch.dispatch(session, publisher, settings, workspace_id)
+    session.refresh(job)
+    return job
+
+
+def get_export(session: Session, workspace_id: str, export_id: str) -> Job:
+    """Another workspace's export, or any other kind of job, is not found."""
+    job = session.scalar(select(Job).where(Job.id == export_id, Job.workspace_id == workspace_id,
+                                           Job.kind == EXPORT_KIND))
+    if job is None:
+        raise ExportNotFound(export_id)
+    return job
+
+
+def list_exports(
+    session: Session, workspace_id: str, *, status: str | None = None,
+    limit: int = DEFAULT_LIMIT, cursor: str | None = None,
+) -> Page[Job]:
+    """Newest first."""
+    query = select(Job).where(Job.workspace_id == workspace_id, Job.kind == EXPORT_KIND)
+    if status:
+        query = query.where(Job.status == status)
+    return paginate(session, query, Job.created_at, Job.id, limit=limit, cursor=cursor)
+
+
+def estimated_completion(job: Job) -> datetime | None:
+    """The estimate made when the export was submitted."""
+    stored = (job.params or {}).get("estimate") or {}
+    return datetime.fromisoformat(stored["completion"]) if stored.get("completion") else None
+
+
+def _check_campaigns(
+    session: Session, workspace_id: str, campaign_ids: list[str] | None
+) -> tuple[str, ...] | None:
+    """The ids as given; any unknown, deleted or other workspace's one is not found."""
+    if not campaign_ids:
+        return None
+    found = set(session.scalars(select(Campaign.id).where(
+        Campaign.workspace_id == workspace_id, Campaign.deleted_at.is_(None),
+        Campaign.id.in_(campaign_ids))))
+    missing = [campaign_id for campaign_id in campaign_ids if campaign_id not in found]
+    if missing:
+        raise CampaignNotFound(missing[0])
+    return tuple(campaign_ids)
+
+
+def current_event_id(session: Session) -> int:
+    """The event id sequence now: a re-run never picks up events ingested after the request."""
+    value = session.scalar(text(
+        "SELECT pg_sequence_last_value(pg_get_serial_sequence('email_events', 'id'))"))
+    return int(value or 0)
+
+
+# --- the estimate ---------------------------------------------------------------------------
+
+def estimate(
+    session: Session, settings: Settings, workspace_id: str, export: ExportParams,
+    now: datetime,
+) -> Estimate:
+    """When the export should be done: queue wait + overhead + rows / throughput.
+
+    * rows: counted exactly up to ``EXACT_COUNT_LIMIT`` (an index range scan with a LIMIT,
+      so it stays cheap), else the planner's estimate of the same query;
+    * throughput: rows per second of the last ``MEASURED_EXPORTS`` exports that wrote at
+      least ``MIN_MEASURED_ROWS`` rows (time from start to finish), else
+      ``DEFAULT_ROWS_PER_SECOND``;
+    * queue wait: when the workspace already has ``EXPORT_MAX_PROCESSING_PER_WORKSPACE`` or
+      more unfinished exports, their estimated rows shared across the allowed slots.
+
+    It is a guide for a progress display, not a promise; the status's ``progress`` is the
+    truth once the export runs.
+    """
+    rows = estimate_rows(session, workspace_id, export)
+    speed = rows_per_second(session)
+    ahead_count, ahead_rows = _ahead(session, workspace_id)
+    cap = settings.export_max_processing_per_workspace
+    wait = 0.0
+    if ahead_count >= cap:
+        wait = (ahead_count // cap) * OVERHEAD_SECONDS + ahead_rows / cap / speed
+    seconds = wait + OVERHEAD_SECONDS + rows / speed
+    return Estimate(rows, now + timedelta(seconds=round(seconds, 1)))
+
+
+def estimate_rows(session: Session, workspace_id: str, export: ExportParams) -> int:
+    if export.export_type is ExportType.CAMPAIGN_PERFORMANCE:
+        query = select(Campaign.id).where(Campaign.workspace_id == workspace_id,
+                                          Campaign.deleted_at.is_(None))
+        if export.campaign_ids:
+            query = query.where(Campaign.id.in_(export.campaign_ids))
+        campaigns = _count(session, query)
+        if not export.include_time_series:
+            return campaigns
+        window = Window(export.start, export.end, export.period, export.timezone)
+        return campaigns * len(window.days())
+    model, column = {
+        ExportType.LEADS: (Lead, Lead.created_at),
+        ExportType.ATTEMPTS: (Message, Message.sent_at),
+        ExportType.REPLIES: (Reply, Reply.received_at),
+        ExportType.EVENTS: (EmailEvent, EmailEvent.occurred_at),
+    }[export.export_type]
+    query = select(model.id).where(model.workspace_id == workspace_id, column >= export.start,
+                                   column < export.end)
+    if export.campaign_ids:
+        query = query.where(model.campaign_id.in_(export.campaign_ids))
+    if model is EmailEvent:
+        query = query.where(EmailEvent.id <= export.max_event_id)
+    return _count(session, query)
+
+
+def _count(session: Session, query: Select[Any]) -> int:
+    capped = select(func.count()).select_from(query.limit(EXACT_COUNT_LIMIT).subquery())
+    counted = int(session.scalar(capped) or 0)
+    if counted < EXACT_COUNT_LIMIT:
+        return counted
+    compiled = query.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
+    plan = session.execute(text(f"EXPLAIN (FORMAT JSON) {compiled}")).scalar_one()
+    return max(counted, int(plan[0]["Plan"]["Plan Rows"]))
+
+
+def rows_per_second(session: Session) -> float:
+    recent = (
+        select(Job.row_count.label("rows"),
+               func.extract("epoch", Job.finished_at - Job.started_at).label("seconds"))
+        .where(Job.kind == EXPORT_KIND,
+               Job.status.in_([JobStatus.COMPLETED, JobStatus.EXPIRED]),
+               Job.row_count >= MIN_MEASURED_ROWS, Job.started_at.is_not(None),
+               Job.finished_at.is_not(None))
+        .order_by(Job.finished_at.desc())
+        .limit(MEASURED_EXPORTS)
+        .subquery()
+    )
+    rows, seconds = session.execute(
+        select(func.sum(recent.c.rows), func.sum(recent.c.seconds))).one()
+    if not rows or not seconds or float(seconds) <= 0:
+        return DEFAULT_ROWS_PER_SECOND
+    return float(rows) / float(seconds)
+
+
+def _ahead(session: Session, workspace_id: str) -> tuple[int, int]:
+    """(count, estimated rows) of the workspace's unfinished exports."""
+    unfinished = list(session.scalars(select(Job.params).where(
+        Job.workspace_id == workspace_id, Job.kind == EXPORT_KIND,
+        Job.status.in_([JobStatus.QUEUED, JobStatus.PROCESSING]))))
+    rows = sum(int(((params or {}).get("estimate") or {}).get("rows") or 0)
+               for params in unfinished)
+    return len(unfinished), rows
