@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from types import FrameType
 
 import psutil
@@ -142,3 +143,13 @@ def timed() -> Callable[[], float]:
     """A stopwatch: call the returned function for the seconds elapsed since creation."""
     started = time.perf_counter()
     return lambda: time.perf_counter() - started
+
+
+def load() -> str:
+    """The load average, printed beside every figure: the machine is shared."""
+    one, five, _ = os.getloadavg()
+    return f"load {one:.2f}/{five:.2f}"
+
+
+def say(message: str) -> None:
+    print(f"[{datetime.now(UTC):%H:%M:%S} {load()}] {message}", flush=True)
