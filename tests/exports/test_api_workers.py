@@ -3,6 +3,7 @@ that stops a running export within seconds and leaves nothing behind."""
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import secrets
 import time
@@ -153,3 +154,47 @@ def test_delete_stops_a_running_export_and_leaves_nothing(
     assert left == []
     status = tenant.get(f"/analytics/exports/{export_id}").get_json()["data"]
     assert status["status"] == "canceled" and status["download_url"] is None
+
+
+def test_a_worker_killed_mid_export_leaves_nothing_downloadable_and_the_rerun_matches(
+    export_app: Flask, db: Database, worker_env: dict[str, str], celery_processes: Any,
+    export_dir: Path
+) -> None:
+    """SIGKILL of the worker's whole process group while it writes: no file is ever
+    served meanwhile, the job is re-run on a new worker and completes once, with the same
+    bytes (sha256) as an undisturbed run of the same request."""
+    client = export_app.test_client()
+    tenant = tenant_with_events(client, db, BIG)
+    worker = celery_processes("worker", worker_env, name="doomed")
+    export_id = request(tenant)
+
+    def writing() -> bool:
+        job = load(db, export_id)
+        return job.status == "processing" and (job.progress or {}).get("rows_written", 0) > 0
+
+    wait_until(writing, 60, f"the export to start writing:\n{worker.log()}", interval=0.05)
+    worker.kill_group()
+    status = tenant.get(f"/analytics/exports/{export_id}").get_json()["data"]
+    assert status["status"] == "processing" and status["download_url"] is None
+    assert not [path for path in export_dir.rglob("*")
+                if path.is_file() and not path.name.startswith(".tmp-")]
+
+    replacement = celery_processes("worker", worker_env, name="replacement")
+    celery_processes("beat", worker_env)  # its sweeper takes back the expired lease
+    wait_until(lambda: load(db, export_id).status == "completed", 120,
+               f"the export was not completed after the kill:\n{replacement.log()}")
+    rerun = load(db, export_id)
+    assert rerun.attempts == 2
+    assert replacement.log().count(f"job {export_id} (export) completed") == 1
+
+    undisturbed_id = request(tenant)
+    wait_until(lambda: load(db, undisturbed_id).status == "completed", 120,
+               f"the second export did not complete:\n{replacement.log()}")
+    undisturbed = load(db, undisturbed_id)
+    assert undisturbed.attempts == 1
+    assert (rerun.row_count, rerun.file_sha256) == (undisturbed.row_count,
+                                                    undisturbed.file_sha256)
+    served = client.get(tenant.get(f"/analytics/exports/{export_id}")
+                        .get_json()["data"]["download_url"])
+    assert served.status_code == 200
+    assert hashlib.sha256(served.data).hexdigest() == rerun.file_sha256
