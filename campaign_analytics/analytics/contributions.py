@@ -230,20 +230,21 @@ per_lead AS (
 )"""
 
 
-def apply_sql(contributions: str, *, upsert: bool) -> str:
-    """Add ``fine``, ``reasons`` and ``per_lead`` to the rollup tables, in one statement."""
+def apply_sql(contributions: str, *, upsert: bool, prefix: str = "") -> str:
+    """Add ``fine``, ``reasons`` and ``per_lead`` to the rollup tables (or to tables of the
+    same shape named with ``prefix``), in one statement."""
     columns = ", ".join(COUNTERS)
     grouped = ", ".join(f"sum({name})" for name in COUNTERS)
     return f"""{contributions},
 by_delivery AS (
-    INSERT INTO rollup_delivery_buckets (workspace_id, campaign_id, account_id, provider,
+    INSERT INTO {prefix}rollup_delivery_buckets (workspace_id, campaign_id, account_id, provider,
                                          bucket, {columns})
     SELECT :ws, campaign_id, account_id, provider, bucket, {columns} FROM fine
     {_add("rollup_delivery_buckets", "workspace_id, bucket, campaign_id, account_id, provider",
           upsert)}
 ),
 by_reason AS (
-    INSERT INTO rollup_bounce_reasons (workspace_id, campaign_id, account_id, bucket,
+    INSERT INTO {prefix}rollup_bounce_reasons (workspace_id, campaign_id, account_id, bucket,
                                        bounce_type, reason, bounces)
     SELECT :ws, campaign_id, account_id, bucket, bounce_type, reason, bounces FROM reasons
     {_add("rollup_bounce_reasons",
@@ -251,11 +252,40 @@ by_reason AS (
           ("bounces",))}
 ),
 by_lead AS (
-    INSERT INTO rollup_lead_messages (workspace_id, campaign_id, lead_id, sent, failed)
+    INSERT INTO {prefix}rollup_lead_messages (workspace_id, campaign_id, lead_id, sent, failed)
     SELECT :ws, campaign_id, lead_id, sent, failed FROM per_lead
     {_add("rollup_lead_messages", "campaign_id, lead_id", upsert, ("sent", "failed"))}
 )
-INSERT INTO rollup_campaign_buckets (workspace_id, campaign_id, bucket, {columns})
+INSERT INTO {prefix}rollup_campaign_buckets (workspace_id, campaign_id, bucket, {columns})
 SELECT :ws, campaign_id, bucket, {grouped} FROM fine GROUP BY campaign_id, bucket
 {_add("rollup_campaign_buckets", "campaign_id, bucket", upsert)}
 """
+
+
+# Every rollup table: its key and its value columns (a full rebuild merges by them).
+ROLLUP_TABLES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("rollup_campaign_buckets", ("campaign_id", "bucket"), COUNTERS),
+    ("rollup_delivery_buckets",
+     ("workspace_id", "bucket", "campaign_id", "account_id", "provider"), COUNTERS),
+    ("rollup_bounce_reasons",
+     ("workspace_id", "bucket", "campaign_id", "account_id", "bounce_type", "reason"),
+     ("bounces",)),
+    ("rollup_lead_messages", ("campaign_id", "lead_id"), ("sent", "failed")),
+)
+
+
+def merge_sql(table: str, key: tuple[str, ...], values: tuple[str, ...]) -> tuple[str, str]:
+    """Make ``table`` equal ``fresh_<table>`` for the workspace, writing only rows that
+    changed: a nightly rebuild of mostly unchanged numbers then costs index probes, not
+    the WAL and dead rows of deleting and re-inserting everything."""
+    keys, cols = ", ".join(key), ", ".join(values)
+    changed = ", ".join(f"EXCLUDED.{name}" for name in values)
+    upsert = f"""
+INSERT INTO {table} SELECT * FROM fresh_{table}
+ON CONFLICT ({keys}) DO UPDATE SET ({cols}) = ROW({changed})
+WHERE ({", ".join(f"{table}.{name}" for name in values)}) IS DISTINCT FROM ({changed})"""
+    stale = f"""
+DELETE FROM {table} t WHERE t.workspace_id = :ws AND NOT EXISTS (
+    SELECT 1 FROM fresh_{table} f WHERE ({", ".join(f"f.{k}" for k in key)})
+                                      = ({", ".join(f"t.{k}" for k in key)}))"""
+    return upsert, stale

@@ -36,10 +36,12 @@ from ..models import (
 from .contributions import (
     CORRECTIONS,
     FILL_SCOPE_EVENTS,
+    ROLLUP_TABLES,
     SCOPE,
     WORKSPACE,
     apply_sql,
     events_sql,
+    merge_sql,
 )
 
 log = logging.getLogger(__name__)
@@ -127,12 +129,25 @@ def _run(
 
 
 def _rebuild(conn: Connection, workspace_id: str, watermark: int) -> None:
-    for table in ROLLUPS:
-        conn.execute(delete(table).where(table.workspace_id == workspace_id))
+    """Empty rollups are filled directly; populated ones (the nightly case) are computed
+    into temporary tables and merged, so unchanged rows are not rewritten."""
     # Reclassifications are already in the replies this snapshot reads.
     conn.execute(delete(ReplyCorrection).where(ReplyCorrection.workspace_id == workspace_id))
-    _aggregate(conn, apply_sql(events_sql(WORKSPACE, since=False), upsert=False),
-               {"ws": workspace_id, "new": watermark})
+    params = {"ws": workspace_id, "new": watermark}
+    contributions = events_sql(WORKSPACE, since=False)
+    populated = conn.execute(select(CampaignBucket.campaign_id).where(
+        CampaignBucket.workspace_id == workspace_id).limit(1)).first()
+    if populated is None:
+        for table in ROLLUPS:  # rows of campaigns whose messages have all gone
+            conn.execute(delete(table).where(table.workspace_id == workspace_id))
+        _aggregate(conn, apply_sql(contributions, upsert=False), params)
+        return
+    for table, _, _ in ROLLUP_TABLES:
+        conn.execute(text(f"CREATE TEMP TABLE fresh_{table} (LIKE {table}) ON COMMIT DROP"))
+    _aggregate(conn, apply_sql(contributions, upsert=False, prefix="fresh_"), params)
+    for table, key, values in ROLLUP_TABLES:
+        for statement in merge_sql(table, key, values):
+            _aggregate(conn, statement, {"ws": workspace_id})
 
 
 def _rebuild_campaigns(
