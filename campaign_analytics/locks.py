@@ -1,12 +1,56 @@
-"""Advisory locks shared by writers and readers of a workspace's event stream."""
+"""The advisory locks that order work on one workspace, each named once.
+
+* ``ingest``: every writer of a workspace's events holds it until it commits; while a
+  reader holds it no batch is half written (refresh and exports read their watermark so).
+* ``refresh``: refreshes of a workspace take turns (held for a whole refresh, across its
+  transactions, so it is a session lock); a campaign purge takes it to delete the
+  campaign, so no refresh writes rollups for a campaign that is going.
+* ``refresh-request``: requests and beat ticks see each other's queued refresh jobs.
+* ``exports``: export dispatch decides one workspace's free slots at a time.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from sqlalchemy import Connection, text
+from sqlalchemy.orm import Session
+
+Executor = Connection | Session
 
 
-def lock_ingest(conn: Connection, workspace_id: str) -> None:
-    """Held by every writer of a workspace's events until it commits: while a reader holds
-    it, no batch of the workspace is half written (refresh reads its watermark so)."""
-    conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('ingest:' || :ws))"),
-                 {"ws": workspace_id})
+def _xact(executor: Executor, name: str, workspace_id: str) -> None:
+    executor.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name || ':' || :ws))"),
+                     {"name": name, "ws": workspace_id})
+
+
+def lock_ingest(executor: Executor, workspace_id: str) -> None:
+    _xact(executor, "ingest", workspace_id)
+
+
+def lock_refresh(executor: Executor, workspace_id: str) -> None:
+    """Until the transaction ends: waits for a running refresh of the workspace."""
+    _xact(executor, "refresh", workspace_id)
+
+
+def lock_refresh_request(executor: Executor, workspace_id: str) -> None:
+    _xact(executor, "refresh-request", workspace_id)
+
+
+def lock_exports(executor: Executor, workspace_id: str) -> None:
+    _xact(executor, "exports", workspace_id)
+
+
+@contextmanager
+def refreshing(conn: Connection, workspace_id: str) -> Iterator[None]:
+    """The refresh lock across several transactions of ``conn`` (released if the process
+    dies, since the session ends with it)."""
+    params = {"name": "refresh", "ws": workspace_id}
+    conn.execute(text("SELECT pg_advisory_lock(hashtext(:name || ':' || :ws))"), params)
+    conn.commit()
+    try:
+        yield
+    finally:
+        conn.execute(text("SELECT pg_advisory_unlock(hashtext(:name || ':' || :ws))"), params)
+        conn.commit()

@@ -20,6 +20,7 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from .jobs.context import JobContext
+from .locks import lock_refresh
 from .models import (
     BounceReasonBucket,
     Campaign,
@@ -60,8 +61,7 @@ def purge_campaign(ctx: JobContext) -> dict[str, int]:
             Campaign.id == campaign_id))
         if workspace_id is not None:
             # Transaction-level, it waits for a refresh's session-level lock of the same key.
-            session.execute(text("SELECT pg_advisory_xact_lock(hashtext('refresh:' || :ws))"),
-                            {"ws": workspace_id})
+            lock_refresh(session, workspace_id)
             for name, model in ROLLUPS:  # what a refresh wrote while the batches ran: few
                 late = session.execute(delete(model).where(model.campaign_id == campaign_id))
                 removed[name] += late.rowcount or 0  # type: ignore[attr-defined]

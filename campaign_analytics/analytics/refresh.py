@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from ..db import Database
 from ..jobs.context import JobContext
-from ..locks import lock_ingest
+from ..locks import lock_ingest, refreshing
 from ..models import (
     BounceReasonBucket,
     CampaignBucket,
@@ -75,21 +75,13 @@ def refresh(
 ) -> RefreshResult:
     """Bring the rollups up to date; ``campaign_ids`` limits a full rebuild to them."""
     campaigns = sorted(set(campaign_ids or ()))
-    with db.engine.connect() as conn:
-        conn.execute(text("SELECT pg_advisory_lock(hashtext('refresh:' || :ws))"),
-                     {"ws": workspace_id})
+    with db.engine.connect() as conn, refreshing(conn, workspace_id):
+        watermark, as_of = _safe_watermark(conn, workspace_id)
         conn.commit()
-        try:
-            watermark, as_of = _safe_watermark(conn, workspace_id)
-            conn.commit()
-            tx = conn.execution_options(isolation_level="REPEATABLE READ")
-            with tx.begin():
-                tx.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
-                result = _run(tx, workspace_id, mode, campaigns, watermark, as_of)
-        finally:
-            conn.execute(text("SELECT pg_advisory_unlock(hashtext('refresh:' || :ws))"),
-                         {"ws": workspace_id})
-            conn.commit()
+        tx = conn.execution_options(isolation_level="REPEATABLE READ")
+        with tx.begin():
+            tx.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
+            result = _run(tx, workspace_id, mode, campaigns, watermark, as_of)
     log.info("refresh %s of workspace %s: %d new events, watermark %d",
              mode.value, workspace_id, result.new_events, result.watermark)
     return result

@@ -16,10 +16,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..jobs import outbox
+from ..locks import lock_refresh_request
 from ..models import EmailEvent, Job, RefreshState, ReplyCorrection, Workspace
 from ..models.vocabulary import JobStatus
 from .refresh import RefreshMode
@@ -75,8 +76,7 @@ def _tick(
 ) -> Job | None:
     # The lock request_refresh takes (re-entrant within this transaction): no other
     # request for the workspace can slip in between the check and the request.
-    session.execute(text("SELECT pg_advisory_xact_lock(hashtext('refresh-request:' || :ws))"),
-                    {"ws": workspace_id})
+    lock_refresh_request(session, workspace_id)
     needed = (_has_news(session, workspace_id) if mode is RefreshMode.INCREMENTAL
               else not _full_requested_recently(session, workspace_id))
     if not needed:

@@ -27,10 +27,11 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..jobs.outbox import Publisher, try_publish
+from ..locks import lock_exports
 from ..models import Job
 from ..models.vocabulary import JobStatus
 from ..settings import Settings
@@ -55,12 +56,6 @@ def is_waiting() -> object:
                 Job.published_at.is_(None))
 
 
-def lock_workspace(session: Session, workspace_id: str) -> None:
-    """Until the transaction ends; every slot decision for the workspace takes it."""
-    session.execute(text("SELECT pg_advisory_xact_lock(hashtext('exports:' || :ws))"),
-                    {"ws": workspace_id})
-
-
 def dispatch(
     session: Session, publisher: Publisher, settings: Settings, workspace_id: str
 ) -> list[str]:
@@ -69,7 +64,7 @@ def dispatch(
     Commits the session's transaction (the caller's pending work included) before and after.
     """
     session.commit()
-    lock_workspace(session, workspace_id)
+    lock_exports(session, workspace_id)
     active = session.scalar(
         select(func.count()).select_from(Job).where(Job.workspace_id == workspace_id,
                                                     is_active())) or 0

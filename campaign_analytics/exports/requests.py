@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from ..analytics.windows import Window, resolve_window
 from ..errors import CampaignNotFound, ExportNotFound
 from ..jobs import outbox
+from ..locks import lock_ingest
 from ..models import Campaign, EmailEvent, Job, Lead, Message, Reply
 from ..models.vocabulary import JobStatus
 from ..pagination import DEFAULT_LIMIT, Page, paginate
@@ -129,7 +130,7 @@ def submit_export(
         compression=request.compression, start=window.start.astimezone(UTC),
         end=window.end.astimezone(UTC), period=window.period, timezone=window.timezone,
         campaign_ids=campaign_ids, include_time_series=request.include_time_series,
-        max_event_id=current_event_id(session),
+        max_event_id=current_event_id(session, workspace_id),
     )
     guess = estimate(session, settings, workspace_id, export, now)
     params = {
@@ -189,10 +190,14 @@ def _check_campaigns(
     return tuple(campaign_ids)
 
 
-def current_event_id(session: Session) -> int:
-    """The event id sequence now: a re-run never picks up events ingested after the request."""
+def current_event_id(session: Session, workspace_id: str) -> int:
+    """The event id sequence now, read under the workspace's ingest lock (as refresh reads
+    its watermark): every event of the workspace with a smaller id is committed, so a
+    re-run writes the same events and never picks up ones ingested after the request."""
+    lock_ingest(session, workspace_id)
     value = session.scalar(text(
         "SELECT pg_sequence_last_value(pg_get_serial_sequence('email_events', 'id'))"))
+    session.commit()  # releases the lock at once; nothing was written
     return int(value or 0)
 
 

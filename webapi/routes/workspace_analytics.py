@@ -45,7 +45,6 @@ def workspace_overview(workspace_id: str, query: WindowQuery) -> Response:
 
 
 @bp.get("/reporting/snapshot")
-@rate_limited("overview")
 @operation(
     "All-time totals: campaigns, sends, replies, placements and their rates",
     response=SnapshotOut, tags=("analytics",),
@@ -56,7 +55,6 @@ def reporting_snapshot(workspace_id: str) -> Response:
 
 
 @bp.post("/analytics/compare")
-@rate_limited("overview")
 @operation(
     "Compare 2-20 campaigns' rates, with Wilson intervals and a chi-square test",
     response=CompareOut, body=CompareRequest, tags=("analytics",),
@@ -69,7 +67,6 @@ def compare_campaigns(workspace_id: str, body: CompareRequest) -> Response:
 
 
 @bp.get("/analytics/accounts")
-@rate_limited("overview")
 @operation(
     "Every sending account: lifetime and last-30-day sends, success and bounce rates",
     response=AccountsOut, query=AccountsQuery, tags=("analytics",),

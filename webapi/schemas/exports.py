@@ -55,8 +55,6 @@ class ExportParameters(BaseModel):
     time_range: ExportTimeRange
     campaign_ids: list[str] | None
     include_time_series: bool
-    max_event_id: int = Field(description="Events ingested after the request (higher ids) "
-                                          "are not in the file")
 
 
 class ExportAccepted(BaseModel):
@@ -112,7 +110,6 @@ class ExportOut(BaseModel):
                 time_range=ExportTimeRange.model_validate(_window(params).as_dict()),
                 campaign_ids=list(params.campaign_ids) if params.campaign_ids else None,
                 include_time_series=params.include_time_series,
-                max_event_id=params.max_event_id,
             ),
         )
 
