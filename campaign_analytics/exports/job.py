@@ -3,9 +3,11 @@ it on the row (fenced by attempt).
 
 The key is deterministic per export (``exports/<workspace>/<export>/<file name>``), so a
 re-run after a crash overwrites the same key atomically, and a canceled run leaves nothing:
-the writer discards its temp file when ``JobCanceled`` (or anything else) interrupts it.
-Every failure of an export carries the code ``EXPORT_FAILED``; transient ones (database or
-storage away) are marked recoverable and retried by the runner.
+the writer discards its temp file when ``JobCanceled`` (or anything else) interrupts it (a
+SIGKILLed writer's temp file is removed by retention once stale). The failures this module
+recognises carry ``EXPORT_FAILED``, transient ones (database or storage away) marked
+recoverable for the runner to retry; the API shows every failed export as
+``EXPORT_FAILED`` with the underlying code as ``reason``.
 """
 
 from __future__ import annotations

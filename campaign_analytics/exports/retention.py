@@ -50,6 +50,8 @@ class FileStore(Protocol):
 
     def delete(self, key: str) -> None: ...
 
+    def remove_stale_temporaries(self, older_than: timedelta) -> int: ...
+
 
 def file_expires_at(job: Job, settings: Settings) -> datetime | None:
     """When retention removes (or removed) a completed export's file."""
@@ -93,6 +95,8 @@ def expire_old_exports(
         .values(status=JobStatus.EXPIRED).returning(Job.id)).all()
     session.commit()
     removed = remove_leftover_files(session, storage)
+    removed += storage.remove_stale_temporaries(
+        timedelta(seconds=settings.task_time_limit_seconds))
     if expired or removed:
         log.info("retention: %d exports expired, %d files removed", len(expired), removed)
     return len(expired)

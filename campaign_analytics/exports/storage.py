@@ -19,9 +19,11 @@ import hashlib
 import os
 import re
 import tempfile
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 from urllib.parse import quote, urlsplit
@@ -134,6 +136,11 @@ class Storage(ABC):
     def open(self, key: str) -> BinaryIO:
         """The stored bytes, for reading (tests, CLI); raises FileNotFoundError."""
 
+    def remove_stale_temporaries(self, older_than: timedelta) -> int:
+        """Temporary files a killed writer left behind; none by default (an S3 writer spools
+        to an unlinked local file, which the kernel reclaims with the process)."""
+        return 0
+
 
 class _LocalWriter(FileWriter):
     def __init__(self, key: str, target: Path) -> None:
@@ -213,6 +220,20 @@ class LocalStorage(Storage):
 
     def open(self, key: str) -> BinaryIO:
         return self.local_path(key).open("rb")
+
+    def remove_stale_temporaries(self, older_than: timedelta) -> int:
+        """A SIGKILLed writer leaves its ``.tmp-`` file; no live writer is older than the
+        hard time limit, so older ones are garbage (and block their directory's removal)."""
+        cutoff = time.time() - older_than.total_seconds()
+        removed = 0
+        for path in self.root.rglob(f"{TEMP_PREFIX}*"):
+            with contextlib.suppress(FileNotFoundError):
+                if path.is_file() and path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+                    with contextlib.suppress(OSError):
+                        path.parent.rmdir()
+        return removed
 
 
 class _S3Writer(FileWriter):

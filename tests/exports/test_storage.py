@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import boto3
@@ -142,3 +143,21 @@ def test_unreachable_s3_is_a_transient_error(aws_env: None) -> None:
     storage = S3Storage("bucket", endpoint_url=f"http://127.0.0.1:{free_port()}")
     with pytest.raises(StorageUnavailable), storage.writer("exports/a/b/c.csv") as out:
         out.write(b"x")
+
+
+def test_temporaries_of_a_killed_writer_are_removed_once_stale(tmp_path: Path) -> None:
+    """A SIGKILLed writer never discards its ``.tmp-`` file; retention removes it once it
+    is older than any live writer can be, and leaves a live writer's alone."""
+    storage = LocalStorage(tmp_path)
+    key = export_key("ws_a", "exp_dead", "exp_dead_events.csv")
+    folder = storage.local_path(key).parent
+    folder.mkdir(parents=True)
+    dead, live = folder / ".tmp-dead", folder / ".tmp-live"
+    dead.write_bytes(b"half a file")
+    live.write_bytes(b"being written")
+    hour_ago = dead.stat().st_mtime - 3600
+    os.utime(dead, (hour_ago, hour_ago))
+    assert storage.remove_stale_temporaries(timedelta(minutes=30)) == 1
+    assert not dead.exists() and live.exists()
+    live.unlink()
+    assert storage.remove_stale_temporaries(timedelta(0)) == 0
