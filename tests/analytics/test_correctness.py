@@ -14,10 +14,14 @@ import random
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
+from scipy.stats import chi2_contingency
 from sqlalchemy import text
 
 from campaign_analytics.analytics.refresh import RefreshMode, refresh
@@ -253,3 +257,165 @@ def test_incremental_refresh_equals_a_full_rebuild(data: Tenant, db: Database) -
     for campaign_id in list(reference.campaigns)[:3]:
         check_campaign(data, reference, campaign_id, "America/New_York", "2026-10-12",
                        "2026-11-20", "week")
+
+
+# --- every other endpoint on the same data set, against the same independent model -------
+
+DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+NY_WINDOW = {"timeRange": "custom", "startDate": "2026-10-12", "endDate": "2026-11-15",
+             "timezone": "America/New_York"}
+
+
+def window_of(body: dict[str, Any]) -> tuple[datetime, datetime]:
+    return local_dates(body)
+
+
+def health(sent: int, hard: int, soft: int, spam: int) -> int | None:
+    """SPEC §7/§11.12 literally: rates per sent in percent, unrounded, rounded half up."""
+    if not sent:
+        return None
+    score = 100 - Fraction(600 * hard + 200 * soft + 10_000 * spam, sent)
+    exact = Decimal(score.numerator) / Decimal(score.denominator)
+    return max(0, int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP)))
+
+
+def test_overview_and_snapshot_equal_the_model(data: Tenant, db: Database) -> None:
+    reference = Reference.load(db, data.id)
+    body = data.get("/analytics/overview", query_string=NY_WINDOW).get_json()["data"]
+    lo, hi = window_of(body)
+    totals = reference.counts(lo, hi)
+    assert body["summary"]["total_campaigns"] == len(reference.campaigns)
+    for name, column in (("emails_sent", "sent"), ("emails_delivered", "delivered"),
+                         ("emails_opened", "opened"), ("emails_clicked", "clicked"),
+                         ("emails_replied", "replied")):
+        assert body["summary"][name] == totals[column], name
+    for name in ("delivery_rate", "open_rate", "click_rate", "reply_rate"):
+        numerator, denominator = RATES[name]
+        assert body["rates"][name] == pct(totals[numerator], totals[denominator]), name
+    per_campaign = {cid: reference.counts(lo, hi, cid) for cid in reference.campaigns}
+    ranked = sorted((cid for cid, c in per_campaign.items() if c["delivered"]),
+                    key=lambda cid: (-Fraction(per_campaign[cid]["replied"],
+                                               per_campaign[cid]["delivered"]),
+                                     -per_campaign[cid]["sent"], cid))[:5]
+    assert [entry["campaign_id"] for entry in body["top_campaigns"]] == ranked
+
+    snapshot = data.get("/reporting/snapshot").get_json()["data"]
+    everything = reference.counts(datetime.min.replace(tzinfo=UTC),
+                                  datetime.max.replace(tzinfo=UTC))
+    with db.engine.connect() as conn:
+        placed = conn.execute(text("SELECT count(*) FROM leads WHERE workspace_id = :ws "
+                                   "AND status = 'placed'"), {"ws": data.id}).scalar_one()
+    assert (snapshot["total_sends"], snapshot["total_replies"], snapshot["total_placements"]) \
+        == (everything["sent"], everything["total_replies"], placed)
+    assert snapshot["overall_response_rate"] == pct(everything["total_replies"],
+                                                    everything["sent"])
+    assert snapshot["overall_placement_rate"] == pct(placed, everything["sent"])
+
+
+def test_deliverability_equals_the_model(data: Tenant, db: Database) -> None:
+    reference = Reference.load(db, data.id)
+    body = data.get("/analytics/deliverability", query_string=NY_WINDOW).get_json()["data"]
+    lo, hi = window_of(body)
+    c = reference.counts(lo, hi)
+    sent, hard, soft, spam = c["sent"], c["bounced_hard"], c["bounced_soft"], \
+        c["spam_complaints"]
+    assert body["overall"]["bounce_rate"] == pct(hard + soft, sent)
+    assert body["overall"]["spam_rate"] == pct(spam, c["delivered"])
+    assert body["overall"]["estimated_inbox_placement_rate"] == \
+        pct(max(0, sent - hard - soft - spam), sent)
+    assert body["overall"]["health_score"] == health(sent, hard, soft, spam)
+    analysis = body["bounce_analysis"]
+    assert (analysis["hard_bounces"], analysis["soft_bounces"]) == (hard, soft)
+    reasons: dict[str, int] = defaultdict(int)
+    for fact in reference.facts:
+        if fact.metric in ("bounced_hard", "bounced_soft") and lo <= fact.at < hi:
+            reasons[fact.reason or "unknown"] += 1
+    top = sorted(reasons.items(), key=lambda item: (-item[1], item[0].encode()))[:5]
+    assert len(top) == 5 and len(body["reputation_trend"]) > 30
+    assert [(r["reason"], r["count"], r["percentage"]) for r in
+            analysis["top_bounce_reasons"]] == [(reason, n, pct(n, hard + soft))
+                                                for reason, n in top]
+    providers: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    days: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for fact in reference.facts:
+        if lo <= fact.at < hi:
+            providers[fact.provider][fact.metric] += 1
+            days[fact.at.astimezone(ZoneInfo(NY_WINDOW["timezone"])).date()][fact.metric] += 1
+    expected = sorted(
+        ({"provider": name, "sent": p["sent"], "delivered": p["delivered"],
+          "bounce_rate": pct(p["bounced_hard"] + p["bounced_soft"], p["sent"]),
+          "open_rate": pct(p["opened"], p["delivered"]),
+          "reply_rate": pct(p["replied"], p["delivered"]),
+          "spam_rate": pct(p["spam_complaints"], p["delivered"])}
+         for name, p in providers.items() if p["sent"]),
+        key=lambda row: (-row["sent"], row["provider"]))
+    assert body["by_provider"] == expected
+    assert body["reputation_trend"] == [
+        {"date": day.isoformat(), "score": health(d["sent"], d["bounced_hard"],
+                                                  d["bounced_soft"], d["spam_complaints"])}
+        for day, d in sorted(days.items()) if d["sent"]]
+
+
+def test_heatmap_equals_the_model(data: Tenant, db: Database) -> None:
+    reference = Reference.load(db, data.id)
+    query = {"timeRange": "custom", "startDate": "2026-09-01", "endDate": "2026-11-19",
+             "timezone": "Asia/Kolkata", "granularity": "hour"}
+    body = data.get("/analytics/engagement-heatmap", query_string=query).get_json()["data"]
+    lo, hi = window_of(body)
+    zone = ZoneInfo(query["timezone"])
+    cells: dict[tuple[str, int], dict[str, int]] = {
+        (day, hour): defaultdict(int) for day in DAYS for hour in range(24)}
+    for _, sent_at, engaged in reference.sends:
+        if lo <= sent_at < hi:
+            local = sent_at.astimezone(zone)
+            cell = cells[(DAYS[local.weekday()], local.hour)]
+            cell["sent"] += 1
+            for name in engaged:
+                cell[name] += 1
+    got = {(cell["day_of_week"], cell["hour"]): cell for cell in body["heatmap"]}
+    assert set(got) == set(cells)
+    assert sum(cell["sent"] for cell in cells.values()) > 10_000  # the test has teeth
+    for key, cell in cells.items():
+        score = Fraction(3 * cell["opened"] + 4 * cell["clicked"] + 3 * cell["replied"],
+                         10 * cell["sent"]) * 100 if cell["sent"] else Fraction(0)
+        assert got[key]["emails_sent"] == cell["sent"], key
+        assert (got[key]["emails_opened"], got[key]["emails_clicked"],
+                got[key]["emails_replied"]) == (cell["opened"], cell["clicked"],
+                                                cell["replied"]), key
+        assert got[key]["open_rate"] == pct(cell["opened"], cell["sent"]), key
+        assert got[key]["engagement_score"] == float(Decimal(
+            score.numerator / score.denominator).quantize(Decimal("0.01"),
+                                                         rounding=ROUND_HALF_UP)), key
+
+
+def test_compare_p_values_equal_scipy(data: Tenant, db: Database) -> None:
+    reference = Reference.load(db, data.id)
+    campaigns = sorted(reference.campaigns)[:4]
+    body = data.post("/analytics/compare", json={
+        "campaign_ids": campaigns, "time_range": "custom", "startDate": "2026-09-01",
+        "endDate": "2026-11-19", "timezone": "UTC"}).get_json()["data"]
+    lo, hi = window_of(body)
+    counts = {cid: reference.counts(lo, hi, cid) for cid in campaigns}
+    by_metric = {row["metric"]: row for row in body["statistical_significance"]}
+    for name, (numerator, denominator) in RATES.items():
+        table = [(counts[c][numerator], counts[c][denominator] - counts[c][numerator])
+                 for c in campaigns if counts[c][denominator]]
+        expected = chi2_contingency(table, correction=False).pvalue
+        assert by_metric[name]["p_value"] == pytest.approx(expected, rel=1e-9), name
+        for entry in body["comparison"]:
+            c = counts[entry["campaign_id"]]
+            assert entry["metrics"][name] == pct(c[numerator], c[denominator])
+            assert entry["sample_sizes"][name] == c[denominator]
+
+
+def test_account_analytics_equal_the_model(data: Tenant, db: Database) -> None:
+    reference = Reference.load(db, data.id)
+    body = data.get("/analytics/accounts").get_json()["data"]
+    everything = (datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC))
+    for account in body["accounts"]:
+        c = reference.counts(*everything, account_id=account["account_id"])
+        assert account["lifetime_sent"] == c["sent"]
+        assert account["success_rate"] == pct(c["sent"], c["sent"] + c["failed"])
+        assert account["bounce_rate"] == pct(c["bounced"], c["sent"])
+    assert sum(a["lifetime_sent"] for a in body["accounts"]) == \
+        reference.counts(*everything)["sent"]
