@@ -18,13 +18,17 @@ no test uses (default ``redis://127.0.0.1:6379/9``), both stopped at the end:
   window of whole quarter hours) one after another to the warm worker, each timed from just
   before ``submit_export`` to the job row reading ``completed`` (polled every 10 ms): p50,
   p95, and where the time goes (queue and claim, run, completion). Then ``--wide-jobs`` (10)
-  of about 1,000 events of the whole workspace (no campaign filter).
+  of about 1,000 events of the whole workspace (no campaign filter). After each, the
+  estimate's row count (``requests.estimate_rows``) and the export's own ``count(*)`` are
+  timed alone, to show where the submit's time goes.
 
 Targets (issue 5): export >= 0.6x psql's rows/s and >= 5x pandas'; worker peak RSS < 200 MB at
 both sizes and within 10 % between them; latency p50 < 0.5 s. Needs pandas in .venv (not a
 dependency of the project: ``.venv/bin/pip install pandas``). Run:
 
-    .venv/bin/python bench/bench_export.py [--events 5000000] [--small 1000000]
+    .venv/bin/python bench/bench_export.py [--events 5000000] [--small 1000000] [--again]
+
+``--again`` exports once more after the baselines (shows whether the phases' order helps).
 """
 
 from __future__ import annotations
@@ -62,7 +66,7 @@ from psycopg.rows import dict_row
 
 from campaign_analytics.db import Database
 from campaign_analytics.exports.queries import select_query
-from campaign_analytics.exports.requests import ExportRequest, submit_export
+from campaign_analytics.exports.requests import ExportRequest, estimate_rows, submit_export
 from campaign_analytics.exports.spec import ExportParams, ExportType
 from campaign_analytics.exports.writers import CsvFormat
 from campaign_analytics.generator import generate_dataset
@@ -305,7 +309,7 @@ def generate(db: Database, url: str, ws: str, events: int, seed: int, end: datet
 
 def throughput_round(label: str, db: Database, url: str, publisher: Any, settings: Settings,
                      ws: str, end: datetime, worker: Worker, storage_root: Path, work: Path,
-                     *, pandas: bool) -> Round:
+                     *, pandas: bool, again: bool = False) -> Round:
     with psycopg.connect(url) as conn:
         total = conn.execute("SELECT count(*) FROM email_events WHERE workspace_id = %s",
                              (ws,)).fetchone()[0]  # type: ignore[index]
@@ -321,6 +325,11 @@ def throughput_round(label: str, db: Database, url: str, publisher: Any, setting
         f"{run.rate:,.0f} rows/s, {run.size_mb:,.0f} MB, worker pool peak RSS "
         f"{run.peak_rss:.0f} MB; {run.note}")
     sql = literal_select(url, ws, params)
+    elapsed = timed()
+    with psycopg.connect(url) as conn:  # what the export runs before its COPY
+        conn.execute(f"SELECT count(*) {select_query(ws, params).body}",
+                     select_query(ws, params).params)
+    say(f"[{label}] (the export's count(*) of the same query, alone: {elapsed():.1f} s)")
     run = psql_copy(url, sql, work / "psql.csv")
     rnd.runs["psql"] = run
     say(f"[{label}] psql \\copy: {run.rows:,} rows in {run.seconds:.1f} s = {run.rate:,.0f} "
@@ -330,6 +339,14 @@ def throughput_round(label: str, db: Database, url: str, publisher: Any, setting
         rnd.runs["pandas"] = run
         say(f"[{label}] pandas: {run.rows:,} rows in {run.seconds:.1f} s = {run.rate:,.0f} "
             f"rows/s, {run.size_mb:,.0f} MB, peak RSS {run.peak_rss:,.0f} MB; {run.note}")
+    if again:  # the same export once more, after the baselines: shows any order effect
+        _, run = worker_export(db, url, publisher, settings, ws, request, worker,
+                               storage_root, rnd)
+        run.name = "worker export, again"
+        rnd.runs["again"] = run
+        say(f"[{label}] worker export again: {run.rows:,} rows in {run.seconds:.1f} s = "
+            f"{run.rate:,.0f} rows/s = {run.rate / rnd.runs['psql'].rate:.2f}x psql; "
+            f"worker pool peak RSS {run.peak_rss:.0f} MB; {run.note}")
     for name, run in rnd.runs.items():
         if run.rows != total:
             raise RuntimeError(f"{name} wrote {run.rows:,} rows, the workspace has {total:,}")
@@ -359,9 +376,8 @@ def latency_window(url: str, ws: str, campaign: bool) -> tuple[list[str] | None,
             j += 1
         if acc < LATENCY_ROWS:
             break
-        if buckets[j - 1][0] - buckets[i][0] <= timedelta(days=2):
-            candidate = (acc - LATENCY_ROWS, i, j)
-            best = min(best, candidate) if best else candidate
+        candidate = (acc - LATENCY_ROWS, i, j)
+        best = min(best, candidate) if best else candidate
         acc -= buckets[i][1]
     assert best is not None, "no window of ~1000 events"
     distance, i, j = best
@@ -414,6 +430,21 @@ def latency_round(label: str, db: Database, url: str, publisher: Any, settings: 
             parts["started->finished"].append(
                 (row["finished_at"] - row["started_at"]).total_seconds())
             parts["finished->seen"].append((db_now - row["finished_at"]).total_seconds())
+    # Where submit's time goes: the estimate's row count alone, the export's count alone.
+    params = ExportParams.from_params(row["params"])
+    query = select_query(ws, params)
+    estimate_ms, count_ms = [], []
+    for _ in range(3):
+        elapsed = timed()
+        with db.sessions() as session:
+            estimate_rows(session, ws, params)
+        estimate_ms.append(elapsed() * 1000)
+        elapsed = timed()
+        with psycopg.connect(url) as conn:
+            conn.execute(f"SELECT count(*) {query.body}", query.params)
+        count_ms.append(elapsed() * 1000)
+    say(f"[{label}] alone, median of 3: requests.estimate_rows {statistics.median(estimate_ms):.0f}"
+        f" ms; the export's own count(*) {statistics.median(count_ms):.0f} ms")
     result = {"label": label, "jobs": jobs, "rows": sorted(rows),
               "p50": statistics.median(latencies), "p95": percentile(latencies, 0.95),
               "max": max(latencies), "min": min(latencies), "load": load(),
@@ -436,7 +467,8 @@ def report(rounds: list[Round], latencies: list[dict[str, Any]]) -> None:
     for rnd in rounds:
         export = rnd.runs["export"]
         for name, run in rnd.runs.items():
-            ratio = "" if name == "export" else f"   {export.rate / run.rate:.2f}x"
+            ratio = ("" if name in ("export", "again")
+                     else f"   {export.rate / run.rate:.2f}x")
             print(f"{rnd.rows:>11,} {run.name:<24}{run.seconds:>9.1f}{run.rate:>11,.0f}"
                   f"{run.size_mb:>7,.0f}{run.peak_rss:>13,.0f}{ratio}")
         print(f"{'':>12}(worker main process {rnd.worker_main_rss:.0f} MB; {rnd.load} "
@@ -451,6 +483,8 @@ def report(rounds: list[Round], latencies: list[dict[str, Any]]) -> None:
             pandas_ratio = export.rate / rnd.runs["pandas"].rate
             line += (f"; export/pandas {pandas_ratio:.1f}x (target >= 5: "
                      f"{'met' if pandas_ratio >= 5 else 'NOT met'})")
+        if "again" in rnd.runs:
+            line += f"; export again/psql {rnd.runs['again'].rate / rnd.runs['psql'].rate:.2f}x"
         line += (f"; worker peak RSS {export.peak_rss:.0f} MB (target < 200: "
                  f"{'met' if export.peak_rss < 200 else 'NOT met'})")
         print(line)
@@ -478,6 +512,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wide-jobs", type=int, default=10,
                         help="latency jobs without a campaign filter (0 to skip)")
     parser.add_argument("--skip-pandas", action="store_true")
+    parser.add_argument("--again", action="store_true",
+                        help="export once more after the baselines (order effects)")
     parser.add_argument("--admin-url", default=default_admin_url())
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/9",
                         help="a Redis database no test uses; FLUSHDB'd only if not empty")
@@ -530,11 +566,11 @@ def main(argv: list[str] | None = None) -> int:
                     generate(db, url, ws, args.small, args.seed, end)
                     rounds.append(throughput_round(
                         f"{args.small / 1e6:g}M", db, url, publisher, settings, ws, end, worker,
-                        storage_root, work, pandas=pandas))
+                        storage_root, work, pandas=pandas, again=args.again))
                 generate(db, url, ws, args.events - args.small, args.seed + 1, end)
                 rounds.append(throughput_round(
                     f"{args.events / 1e6:g}M", db, url, publisher, settings, ws, end, worker,
-                    storage_root, work, pandas=pandas))
+                    storage_root, work, pandas=pandas, again=args.again))
                 if args.latency_jobs:
                     latencies.append(latency_round(
                         "one campaign", db, url, publisher, settings, ws, worker, storage_root,
