@@ -123,6 +123,7 @@ def _copy_source(ctx: JobContext, workspace_id: str, params: ExportParams, sink:
     raw = ctx.db.engine.raw_connection()
     try:
         conn: psycopg.Connection[Any] = raw.driver_connection  # type: ignore[assignment]
+        ctx.interrupt = conn.cancel  # a cancel stops the count or COPY mid-statement
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         counted = conn.execute(count_statement(query), query.params).fetchone()
         progress.rows_total = int(counted[0]) if counted else None
@@ -138,6 +139,7 @@ def _copy_source(ctx: JobContext, workspace_id: str, params: ExportParams, sink:
                 raw.invalidate()
         raise
     finally:
+        ctx.interrupt = None
         raw.close()
 
 

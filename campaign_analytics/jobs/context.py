@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,10 @@ class JobContext:
     params: dict[str, Any]
     attempt: int
     lease_seconds: int
+    # Called from the heartbeat thread when the job is no longer this attempt's (canceled
+    # or taken over): a handler blocked in one long statement sets it to cancel that
+    # statement, so it stops within a heartbeat instead of when the statement ends.
+    interrupt: Callable[[], None] | None = field(default=None, init=False)
     _last_progress: float = field(default=0.0, init=False)
 
     def report_progress(self, *, force: bool = False, **progress: Any) -> None:

@@ -33,21 +33,24 @@ class Outcome:
 class _Heartbeat(threading.Thread):
     """Extends the lease every third of it, so a long single statement keeps the job alive."""
 
-    def __init__(self, db: Database, job_id: str, attempt: int, lease_seconds: int) -> None:
-        super().__init__(name=f"heartbeat-{job_id}", daemon=True)
-        self._db, self._job_id, self._attempt = db, job_id, attempt
-        self._lease_seconds = lease_seconds
+    def __init__(self, ctx: JobContext) -> None:
+        super().__init__(name=f"heartbeat-{ctx.job_id}", daemon=True)
+        self._ctx = ctx
         self._stopping = threading.Event()
 
     def run(self) -> None:
-        while not self._stopping.wait(self._lease_seconds / 3):
+        ctx = self._ctx
+        while not self._stopping.wait(ctx.lease_seconds / 3):
             try:
-                with self._db.sessions() as session:
-                    if not store.heartbeat(session, self._job_id, self._attempt,
-                                           self._lease_seconds):
+                with ctx.db.sessions() as session:
+                    if not store.heartbeat(session, ctx.job_id, ctx.attempt, ctx.lease_seconds):
+                        if ctx.interrupt is not None:
+                            log.info("job %s is no longer attempt %d's: interrupting it",
+                                     ctx.job_id, ctx.attempt)
+                            ctx.interrupt()
                         return
             except Exception as exc:  # the database blinked; the next beat tries again
-                log.warning("heartbeat for %s failed: %s", self._job_id, exc)
+                log.warning("heartbeat for %s failed: %s", ctx.job_id, exc)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -77,7 +80,7 @@ def run(
         db, claim.job_id, claim.kind, claim.workspace_id, claim.params, claim.attempt,
         settings.job_lease_seconds,
     )
-    heartbeat = _Heartbeat(db, job_id, claim.attempt, settings.job_lease_seconds)
+    heartbeat = _Heartbeat(ctx)
     heartbeat.start()
     try:
         result = get_kind(claim.kind).handler(ctx)

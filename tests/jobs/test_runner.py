@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -14,7 +16,7 @@ from campaign_analytics.jobs.errors import JobFailure
 from campaign_analytics.jobs.kinds import JobKind, Queue
 from campaign_analytics.settings import Settings
 from tests.conftest import Tenant
-from tests.jobs.helpers import load, set_job, submit
+from tests.jobs.helpers import load, set_job, submit, wait_until
 
 
 def test_running_a_job_twice_has_its_effect_once(db: Database, settings: Settings,
@@ -151,3 +153,35 @@ def test_a_job_out_of_attempts_cannot_be_claimed(db: Database, tenant: Tenant) -
     with db.sessions() as session:
         assert store.claim(session, job_id, "w", lease_seconds=30, max_attempts=3) is None
         assert store.claim(session, job_id, "w", lease_seconds=30, max_attempts=4) is not None
+
+
+def test_a_canceled_job_blocked_in_one_statement_is_interrupted(
+    db: Database, settings: Settings, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A handler stuck in a long statement (an export's count or sort) stops within a
+    heartbeat of its cancel, not when the statement would have ended."""
+    def sleeper(ctx: JobContext) -> dict[str, Any]:
+        raw = ctx.db.engine.raw_connection()
+        try:
+            ctx.interrupt = raw.driver_connection.cancel  # type: ignore[union-attr]
+            raw.driver_connection.execute("SELECT pg_sleep(60)")  # type: ignore[union-attr]
+        finally:
+            ctx.interrupt = None
+            raw.close()
+        return {"slept": True}
+
+    monkeypatch.setitem(KINDS, "diagnostic", JobKind("diagnostic", Queue.MAINTENANCE, sleeper))
+    job_id = submit(db, tenant.id)
+    outcome: list[runner.Outcome] = []
+    thread = threading.Thread(
+        target=lambda: outcome.append(runner.run(db, settings, job_id, worker="w1")))
+    started = time.monotonic()
+    thread.start()
+    wait_until(lambda: load(db, job_id).status == "processing", 10, "the job to start")
+    set_job(db, job_id, status="canceled")
+    thread.join(timeout=30)
+    assert not thread.is_alive(), "the statement was not interrupted"
+    assert time.monotonic() - started < 2 * settings.job_lease_seconds + 5
+    after = load(db, job_id)
+    assert after.status == "canceled" and after.result is None
+    assert outcome and outcome[0].status != "completed"
