@@ -78,9 +78,12 @@ def last_days(days: int, timezone: str, now: datetime) -> Window:
 
 
 def resolve_window(
-    period: str | None, start: str | None, end: str | None, timezone: str, now: datetime
+    period: str | None, start: str | None, end: str | None, timezone: str, now: datetime,
+    *, on_grain: bool = True,
 ) -> Window:
-    """The window a request names; ``INVALID_TIME_RANGE`` for anything it cannot mean."""
+    """The window a request names; ``INVALID_TIME_RANGE`` for anything it cannot mean.
+    ``on_grain``: datetimes must fall on the rollups' quarter hours (readers of raw rows,
+    such as exports of events, take any instant)."""
     timezone = validate_timezone(timezone)
     if period is None:
         period = CUSTOM if start is not None or end is not None else DEFAULT_PERIOD
@@ -94,8 +97,8 @@ def resolve_window(
     if start is None or end is None:
         raise InvalidTimeRange("timeRange=custom needs both startDate and endDate")
     zone = ZoneInfo(timezone)
-    window = Window(_bound(start, zone, "startDate", end=False),
-                    _bound(end, zone, "endDate", end=True), CUSTOM, timezone)
+    window = Window(_bound(start, zone, "startDate", end=False, on_grain=on_grain),
+                    _bound(end, zone, "endDate", end=True, on_grain=on_grain), CUSTOM, timezone)
     if window.start >= window.end:
         raise InvalidTimeRange("startDate must be before endDate")
     if len(window.days()) > MAX_SPAN_DAYS:
@@ -103,7 +106,7 @@ def resolve_window(
     return window
 
 
-def _bound(value: str, zone: ZoneInfo, name: str, *, end: bool) -> datetime:
+def _bound(value: str, zone: ZoneInfo, name: str, *, end: bool, on_grain: bool) -> datetime:
     """A date is a whole local day (an end date includes its day); a datetime is exact."""
     try:
         if len(value) == 10:
@@ -115,7 +118,7 @@ def _bound(value: str, zone: ZoneInfo, name: str, *, end: bool) -> datetime:
             f"{name} {value!r} is neither a date (YYYY-MM-DD) nor an ISO 8601 datetime"
         ) from None
     instant = instant.replace(tzinfo=zone) if instant.tzinfo is None else instant
-    if (instant - datetime(2000, 1, 1, tzinfo=UTC)) % GRAIN:
+    if on_grain and (instant - datetime(2000, 1, 1, tzinfo=UTC)) % GRAIN:
         raise InvalidTimeRange(
             f"{name} {value!r} must fall on a quarter hour (:00, :15, :30, :45): "
             "the numbers are kept at 15-minute resolution"

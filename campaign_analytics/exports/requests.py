@@ -87,9 +87,12 @@ class ExportRequest(BaseModel):
         return self
 
     def window(self, timezone: str, now: datetime) -> Window:
-        """``INVALID_TIME_RANGE`` (or ``VALIDATION_ERROR`` for the timezone) when it cannot."""
-        return resolve_window(self.time_range, self.start_date, self.end_date,
-                              self.timezone or timezone, now)
+        """``INVALID_TIME_RANGE`` (or ``VALIDATION_ERROR`` for the timezone) when it cannot.
+        Only ``campaign_performance`` reads the rollups' quarter hours; the raw types take
+        any instant (SPEC §11.3)."""
+        return resolve_window(
+            self.time_range, self.start_date, self.end_date, self.timezone or timezone, now,
+            on_grain=self.export_type is ExportType.CAMPAIGN_PERFORMANCE)
 
     def fingerprint(self) -> dict[str, Any]:
         """The request with its defaults: what an Idempotency-Key is bound to."""

@@ -170,6 +170,18 @@ def test_bad_time_ranges_are_invalid_time_range(shop: World, body: dict[str, Any
     assert response.get_json()["error"]["code"] == "INVALID_TIME_RANGE"
 
 
+def test_raw_exports_take_any_instant_rollup_ones_quarter_hours(shop: World) -> None:
+    """SPEC §11.3: a datetime range is exact; only campaign_performance reads the rollups,
+    whose grain is 15 minutes."""
+    odd = {"time_range": "custom", "startDate": "2026-11-01T10:07:00Z",
+           "endDate": "2026-11-02T08:53:30+01:00"}
+    assert request_export(shop.tenant, {"export_type": "events", **odd}).status_code == 202
+    rolled = request_export(shop.tenant, {"export_type": "campaign_performance", **odd})
+    assert rolled.status_code == 400
+    assert rolled.get_json()["error"]["code"] == "INVALID_TIME_RANGE"
+    assert "quarter hour" in rolled.get_json()["error"]["message"]
+
+
 def test_unknown_deleted_or_foreign_campaigns_are_not_found(
     shop: World, make_api_tenant: Any
 ) -> None:
