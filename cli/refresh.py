@@ -98,7 +98,7 @@ def _report(job: Job) -> bool:
         result = job.result or {}
         events = result["new_events"]
         click.echo(f"refresh {job.id} completed: {events} new events, "
-                   f"watermark {result.get('watermark')}, as of {result.get('as_of')}")
+                   f"as of {result.get('as_of')}")
         return True
     reason = f"{job.error_code}: {job.error_message}" if job.error_code else "canceled"
     click.echo(f"refresh {job.id} {job.status}: {reason}", err=True)

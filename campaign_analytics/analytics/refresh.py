@@ -65,8 +65,10 @@ class RefreshResult:
     new_events: int  # events between the previous watermark and this one
 
     def as_dict(self) -> dict[str, object]:
-        return {"mode": self.mode.value, "watermark": self.watermark,
-                "as_of": self.as_of.isoformat(), "new_events": self.new_events}
+        """The job's result. The watermark stays internal: an id of the shared event
+        sequence would tell a workspace how much every workspace ingests."""
+        return {"mode": self.mode.value, "as_of": self.as_of.isoformat(),
+                "new_events": self.new_events}
 
 
 def refresh(

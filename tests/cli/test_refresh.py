@@ -40,7 +40,7 @@ def test_refresh_wait_prints_the_result(
     lines = done.stdout.splitlines()
     assert lines[0].startswith("refresh job_") and lines[0].endswith(
         f"queued: full, workspace {world.tenant.id}")
-    assert "completed: 2 new events, watermark " in lines[1]
+    assert "completed: 2 new events, as of " in lines[1]
     state = _refresh_state(db, world.tenant.id)
     assert state is not None and state.as_of.isoformat() in lines[1]
     summary = world.tenant.get(f"/campaigns/{world.campaign}/analytics").get_json()["data"]
