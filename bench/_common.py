@@ -7,6 +7,7 @@ the end even on failure; no other database is ever touched.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import secrets
@@ -18,6 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import FrameType
+from typing import Any
 
 import psutil
 import psycopg
@@ -153,3 +155,28 @@ def load() -> str:
 
 def say(message: str) -> None:
     print(f"[{datetime.now(UTC):%H:%M:%S} {load()}] {message}", flush=True)
+
+
+def generate(db: Any, url: str, ws: str, events: int, seed: int, end: datetime) -> None:
+    """The generator with progress lines, then VACUUM ANALYZE and a CHECKPOINT, so every
+    benchmark starts from the same settled tables."""
+    from campaign_analytics.generator import generate_dataset
+
+    step = max(events // 10, 1)
+    marks = {"next": step}
+
+    def progress(done: int) -> None:
+        if done >= marks["next"]:
+            say(f"  generated {done:,} events")
+            marks["next"] += step
+
+    report = generate_dataset(db, ws, events, seed, end=end, progress=progress)
+    say(f"generate seed {seed}: {events:,} events in {report.elapsed_seconds:.0f} s "
+        f"({report.events_per_second:,.0f}/s); rows "
+        + ", ".join(f"{t} {n:,}" for t, n in sorted(report.rows.items())))
+    elapsed = timed()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+        with contextlib.suppress(psycopg.Error):
+            conn.execute("CHECKPOINT")
+    say(f"VACUUM ANALYZE + CHECKPOINT {elapsed():.0f} s")

@@ -57,6 +57,7 @@ import redis
 from _common import (
     PeakRss,
     default_admin_url,
+    generate,
     max_rss_mb,
     scratch_database,
     sigterm_as_exit,
@@ -69,7 +70,6 @@ from campaign_analytics.exports.queries import select_query
 from campaign_analytics.exports.requests import ExportRequest, estimate_rows, submit_export
 from campaign_analytics.exports.spec import ExportParams, ExportType
 from campaign_analytics.exports.writers import CsvFormat
-from campaign_analytics.generator import generate_dataset
 from campaign_analytics.settings import Settings
 from campaign_analytics.workspaces import create_workspace
 
@@ -286,26 +286,6 @@ def pandas_run(url: str, sql: str, out: Path, work: Path) -> Run:
 
 
 # --- steps -----------------------------------------------------------------------------
-
-def generate(db: Database, url: str, ws: str, events: int, seed: int, end: datetime) -> None:
-    step = max(events // 5, 1)
-    marks = {"next": step}
-
-    def progress(done: int) -> None:
-        if done >= marks["next"]:
-            say(f"  generated {done:,} events")
-            marks["next"] += step
-
-    report = generate_dataset(db, ws, events, seed, end=end, progress=progress)
-    say(f"generate seed {seed}: {events:,} events in {report.elapsed_seconds:.0f} s "
-        f"({report.events_per_second:,.0f}/s)")
-    elapsed = timed()
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("VACUUM ANALYZE")
-        with contextlib.suppress(psycopg.Error):
-            conn.execute("CHECKPOINT")
-    say(f"VACUUM ANALYZE + CHECKPOINT {elapsed():.0f} s")
-
 
 def throughput_round(label: str, db: Database, url: str, publisher: Any, settings: Settings,
                      ws: str, end: datetime, worker: Worker, storage_root: Path, work: Path,

@@ -42,6 +42,7 @@ from typing import Any
 import psycopg
 from _common import (
     default_admin_url,
+    generate,
     max_rss_mb,
     say,
     scratch_database,
@@ -53,7 +54,6 @@ from sqlalchemy import text
 from campaign_analytics.analytics.contributions import WORKSPACE, apply_sql, events_sql
 from campaign_analytics.analytics.refresh import ROLLUPS, WORK_MEM, RefreshMode, refresh
 from campaign_analytics.db import Database
-from campaign_analytics.generator import generate_dataset
 from campaign_analytics.ingestion.batch import ingest_batch
 from campaign_analytics.workspaces import create_workspace
 
@@ -172,25 +172,6 @@ class Figures:
 
 
 # --- steps -------------------------------------------------------------------------------
-
-def generate(db: Database, url: str, ws: str, events: int, seed: int, end: datetime) -> None:
-    step = max(events // 10, 1)
-    marks = {"next": step}
-
-    def progress(done: int) -> None:
-        if done >= marks["next"]:
-            say(f"  generated {done:,} events")
-            marks["next"] += step
-
-    report = generate_dataset(db, ws, events, seed, end=end, progress=progress)
-    say(f"generate seed {seed}: {events:,} events in {report.elapsed_seconds:.0f} s "
-        f"({report.events_per_second:,.0f}/s); rows "
-        + ", ".join(f"{t} {n:,}" for t, n in sorted(report.rows.items())))
-    elapsed = timed()
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("VACUUM ANALYZE")
-    say(f"VACUUM ANALYZE {elapsed():.0f} s")
-
 
 def run_baseline(url: str, ws: str) -> float:
     with psycopg.connect(url) as conn:

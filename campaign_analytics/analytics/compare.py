@@ -14,13 +14,14 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import AfterValidator, Field, WithJsonSchema
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..errors import CampaignNotFound
 from ..models import Campaign, CampaignBucket
 from . import rates
+from .bodies import WindowBody, distinct
 from .reading import Counts, as_of, by_key, windowed
 from .windows import Window, resolve_window
 
@@ -34,32 +35,16 @@ def _known_rate(name: str) -> str:
     return name
 
 
-def _distinct(values: list[str]) -> list[str]:
-    repeated = sorted({value for value in values if values.count(value) > 1})
-    if repeated:
-        raise ValueError(f"each value may appear once; repeated: {', '.join(repeated)}")
-    return values
-
-
 RateName = Annotated[str, AfterValidator(_known_rate),
                      WithJsonSchema({"type": "string", "enum": list(rates.RATES)})]
 
 
-class CompareRequest(BaseModel):
+class CompareRequest(WindowBody):
     """The body of POST /analytics/compare; the time range reads like an export's."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
     campaign_ids: Annotated[list[str], Field(min_length=MIN_CAMPAIGNS, max_length=MAX_CAMPAIGNS),
-                            AfterValidator(_distinct)]
-    time_range: str | None = Field(
-        None, description="7d, 14d, 30d (default), 90d, or custom with startDate and endDate",
-        examples=["30d"])
-    start_date: str | None = Field(None, alias="startDate", examples=["2026-11-01"])
-    end_date: str | None = Field(None, alias="endDate", examples=["2026-11-30"])
-    timezone: str | None = Field(
-        None, description="IANA time zone of the days; default the workspace's")
-    metrics: Annotated[list[RateName], Field(min_length=1), AfterValidator(_distinct)] = Field(
+                            AfterValidator(distinct)]
+    metrics: Annotated[list[RateName], Field(min_length=1), AfterValidator(distinct)] = Field(
         default_factory=lambda: list(rates.RATES),
         description="Any of the eight rates; default all of them")
 

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 from sqlalchemy import Select, func, select, text
 from sqlalchemy.orm import Session
 
+from ..analytics.bodies import WindowBody, distinct
 from ..analytics.windows import Window, resolve_window
 from ..errors import CampaignNotFound, ExportNotFound
 from ..jobs import outbox
@@ -36,7 +37,6 @@ from .spec import Compression, ExportFormat, ExportParams, ExportType
 
 EXPORT_KIND = dispatch.EXPORT_KIND
 MAX_CAMPAIGN_IDS = 1000
-# Counting stops here: beyond it the planner's estimate is good enough and much cheaper.
 # Throughput used until enough exports have been measured (PITFALLS: COPY-based CSV runs
 # at several hundred thousand rows a second; gzip and JSON Lines are slower).
 DEFAULT_ROWS_PER_SECOND = 100_000.0
@@ -47,33 +47,14 @@ MEASURED_EXPORTS = 20
 OVERHEAD_SECONDS = 2.0
 
 
-def _distinct(values: list[str] | None) -> list[str] | None:
-    if values is None:
-        return None
-    repeated = sorted({value for value in values if values.count(value) > 1})
-    if repeated:
-        raise ValueError(f"each campaign id may appear once; repeated: {', '.join(repeated)}")
-    return values
-
-
-class ExportRequest(BaseModel):
+class ExportRequest(WindowBody):
     """The body of POST /analytics/export; the time range reads like compare's."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     export_type: ExportType = Field(description="Which rows: one fixed column list per type")
     format: ExportFormat = Field(ExportFormat.CSV, description="csv (default) or jsonl")
-    time_range: str | None = Field(
-        None, description="7d, 14d, 30d (default), 90d, or custom with startDate and endDate",
-        examples=["30d"])
-    start_date: str | None = Field(None, alias="startDate", examples=["2026-11-01"])
-    end_date: str | None = Field(None, alias="endDate", examples=["2026-11-30"])
-    timezone: str | None = Field(
-        None, description="IANA time zone of local days and timestamps; default the "
-                          "workspace's")
     campaign_ids: Annotated[
         list[str] | None, Field(min_length=1, max_length=MAX_CAMPAIGN_IDS),
-        AfterValidator(_distinct),
+        AfterValidator(distinct),
     ] = Field(None, description="Only these campaigns; default every campaign")
     include_time_series: bool = Field(
         False, description="campaign_performance only: one row per campaign per local day")
