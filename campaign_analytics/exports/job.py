@@ -123,9 +123,12 @@ def _copy_source(ctx: JobContext, workspace_id: str, params: ExportParams, sink:
     raw = ctx.db.engine.raw_connection()
     try:
         conn: psycopg.Connection[Any] = raw.driver_connection  # type: ignore[assignment]
-        ctx.interrupt = conn.cancel  # a cancel stops the count or COPY mid-statement
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        ctx.interrupt = conn.cancel  # a cancel stops the (possibly long) count mid-statement
         counted = conn.execute(count_statement(query), query.params).fetchone()
+        # While COPY streams, progress updates notice a cancel within a few hundred KiB;
+        # cancelling the backend mid-COPY would leave the protocol to unwind.
+        ctx.interrupt = None
         progress.rows_total = int(counted[0]) if counted else None
         progress.update(0, force=True)
         rows = copy_rows(conn, query, params.format, sink, progress)

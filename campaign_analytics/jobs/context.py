@@ -27,6 +27,7 @@ class JobContext:
     # or taken over): a handler blocked in one long statement sets it to cancel that
     # statement, so it stops within a heartbeat instead of when the statement ends.
     interrupt: Callable[[], None] | None = field(default=None, init=False)
+    lost: bool = field(default=False, init=False)  # set by the heartbeat before interrupting
     _last_progress: float = field(default=0.0, init=False)
 
     def report_progress(self, *, force: bool = False, **progress: Any) -> None:

@@ -44,6 +44,7 @@ class _Heartbeat(threading.Thread):
             try:
                 with ctx.db.sessions() as session:
                     if not store.heartbeat(session, ctx.job_id, ctx.attempt, ctx.lease_seconds):
+                        ctx.lost = True
                         if ctx.interrupt is not None:
                             log.info("job %s is no longer attempt %d's: interrupting it",
                                      ctx.job_id, ctx.attempt)
@@ -95,6 +96,9 @@ def run(
         )
         return _record_failure(db, settings, claim, failure)
     except Exception as exc:
+        if ctx.lost:  # the interrupted statement's error: the job is no longer ours
+            log.info("job %s attempt %d stopped: canceled or taken over", job_id, claim.attempt)
+            return Outcome("canceled")
         return _record_failure(db, settings, claim, classify(exc))
     finally:
         heartbeat.stop()
