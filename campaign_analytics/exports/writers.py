@@ -94,6 +94,19 @@ def _quoted(name: str) -> str:
 class Format(ABC):
     """How one output format spells rows, from SQL (COPY) and from Python values."""
 
+    @staticmethod
+    def expression(column: Column, sql: str) -> str:
+        """A column's SQL as the format writes it: dates and datetimes as ISO 8601 text."""
+        if column.kind is Kind.DATETIME:
+            return f"to_char({sql} AT TIME ZONE 'UTC', '{DATETIME_SQL_FORMAT}')"
+        if column.kind is Kind.DATE:
+            return f"to_char({sql}, 'YYYY-MM-DD')"
+        return sql
+
+    def select_list(self, query: SelectQuery) -> str:
+        return ", ".join(f"{self.expression(column, sql)} AS {_quoted(column.name)}"
+                         for column, sql in zip(query.columns, query.expressions, strict=True))
+
     @abstractmethod
     def copy_statement(self, query: SelectQuery) -> str: ...
 
@@ -111,22 +124,16 @@ class CsvFormat(Format):
 
     @staticmethod
     def expression(column: Column, sql: str) -> str:
+        """Text cells get the formula-injection prefix; booleans read true/false."""
         if column.kind is Kind.TEXT:
             return f"CASE WHEN ascii({sql}) IN ({_FORMULA_CODES}) " \
                    f"THEN '{FORMULA_PREFIX * 2}' || {sql} ELSE {sql} END"
-        if column.kind is Kind.DATETIME:
-            return f"to_char({sql} AT TIME ZONE 'UTC', '{DATETIME_SQL_FORMAT}')"
-        if column.kind is Kind.DATE:
-            return f"to_char({sql}, 'YYYY-MM-DD')"
         if column.kind is Kind.BOOLEAN:
             return f"CASE WHEN {sql} THEN 'true' WHEN NOT {sql} THEN 'false' END"
-        return sql
+        return Format.expression(column, sql)
 
     def copy_statement(self, query: SelectQuery) -> str:
-        select_list = ", ".join(f"{self.expression(column, sql)} AS {_quoted(column.name)}"
-                                for column, sql in zip(query.columns, query.expressions,
-                                                       strict=True))
-        return (f"COPY (SELECT {select_list} {query.body} ORDER BY {query.order_by}) "
+        return (f"COPY (SELECT {self.select_list(query)} {query.body} ORDER BY {query.order_by}) "
                 "TO STDOUT WITH (FORMAT csv, HEADER)")
 
     def header(self, columns: Sequence[Column]) -> bytes:
@@ -152,18 +159,8 @@ def _csv_cell(column: Column, value: Any) -> str:
 
 
 class JsonlFormat(Format):
-    @staticmethod
-    def expression(column: Column, sql: str) -> str:
-        if column.kind is Kind.DATETIME:
-            return f"to_char({sql} AT TIME ZONE 'UTC', '{DATETIME_SQL_FORMAT}')"
-        if column.kind is Kind.DATE:
-            return f"to_char({sql}, 'YYYY-MM-DD')"
-        return sql
-
     def copy_statement(self, query: SelectQuery) -> str:
-        select_list = ", ".join(f"{self.expression(column, sql)} AS {_quoted(column.name)}"
-                                for column, sql in zip(query.columns, query.expressions,
-                                                       strict=True))
+        select_list = self.select_list(query)
         # row_to_json keeps the column order and prints compact JSON with every control
         # character escaped, so a CSV COPY whose delimiter and quote are \x01 and \x02 passes
         # each object through verbatim (the text format would double its backslashes). The
