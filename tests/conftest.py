@@ -181,14 +181,19 @@ class Tenant:
         return self.client.post(self.prefix + path, json=json, headers=self.headers, **kwargs)
 
 
-@pytest.fixture
-def make_tenant(client: FlaskClient, db: Database) -> Any:
-    def make(name: str = "Tenant", timezone: str = "UTC") -> Tenant:
+def tenant_factory(client: FlaskClient, db: Database, default_name: str = "Tenant") -> Any:
+    """Makes workspaces with a key, whose requests go through ``client``."""
+    def make(name: str = default_name, timezone: str = "UTC") -> Tenant:
         with db.sessions() as session:
             workspace, key = create_workspace(session, name, timezone)
         return Tenant(client, workspace.id, key)
 
     return make
+
+
+@pytest.fixture
+def make_tenant(client: FlaskClient, db: Database) -> Any:
+    return tenant_factory(client, db)
 
 
 @pytest.fixture

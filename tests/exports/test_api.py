@@ -25,8 +25,7 @@ from campaign_analytics.exports.job import export
 from campaign_analytics.exports.storage import LocalStorage
 from campaign_analytics.jobs import runner, store
 from campaign_analytics.settings import Settings
-from campaign_analytics.workspaces import create_workspace
-from tests.conftest import Tenant
+from tests.conftest import Tenant, tenant_factory
 from tests.exports.conftest import claim
 from tests.jobs.helpers import load, set_job, submit
 from tests.world import World
@@ -63,12 +62,8 @@ def app_storage(export_dir: Path) -> LocalStorage:
 
 @pytest.fixture
 def make_api_tenant(api: FlaskClient, db: Database) -> Any:
-    def make(name: str = "Exporter", timezone: str = "UTC") -> Tenant:
-        with db.sessions() as session:
-            workspace, key = create_workspace(session, name, timezone)
-        return Tenant(api, workspace.id, key)
-
-    return make
+    """Tenants whose requests reach the app that writes to this test's storage."""
+    return tenant_factory(api, db, "Exporter")
 
 
 @pytest.fixture
