@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Any
 
 from celery import shared_task
 
 from campaign_analytics.exports import retention
 from campaign_analytics.exports.storage import storage_from_settings
 from campaign_analytics.jobs import sweeper
+from worker.broker import lost_its_messages
 
 from .runtime import database, publisher, settings
 
 
-@shared_task(name="maintenance.sweep_jobs")
-def sweep_jobs() -> dict[str, int]:
+@shared_task(name="maintenance.sweep_jobs", bind=True)
+def sweep_jobs(self: Any) -> dict[str, int]:
+    broker_lost = lost_its_messages(self.app)
     with database().sessions() as session:
-        return asdict(sweeper.sweep(session, publisher(), settings()))
+        return asdict(sweeper.sweep(session, publisher(), settings(), broker_lost=broker_lost))
 
 
 @shared_task(name="maintenance.expire_exports")

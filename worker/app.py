@@ -13,6 +13,7 @@ from campaign_analytics.settings import Settings
 
 from .config import celery_config
 from .publisher import CeleryPublisher
+from .shutdown import hand_back_on_shutdown
 
 
 def celery_init_app(app: Flask, settings: Settings, db: Database) -> Celery:
@@ -32,6 +33,7 @@ def celery_init_app(app: Flask, settings: Settings, db: Database) -> Celery:
         db.engine.dispose(close=False)
 
     worker_process_init.connect(_fresh_pool, weak=False)
+    hand_back_on_shutdown(db)
     app.extensions["celery"] = celery
     app.extensions["job_publisher"] = CeleryPublisher(celery)
     return celery

@@ -26,6 +26,14 @@ class JobCanceled(Exception):
     """The job was canceled (or taken over by another attempt) while it ran."""
 
 
+class JobHandedBack(JobCanceled):
+    """This attempt stops because its worker is shutting down; the job runs again elsewhere.
+
+    A ``JobCanceled`` for the handlers (they discard partial output the same way); the
+    runner tells the two apart and releases the job instead of dropping it.
+    """
+
+
 def classify(exc: BaseException) -> JobFailure:
     """Turn an unexpected exception into a JobFailure without leaking internals."""
     if isinstance(exc, JobFailure):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import Enum
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
@@ -23,6 +24,14 @@ class Claim:
     workspace_id: str | None
     params: dict[str, Any]
     attempt: int
+
+
+class Lease(Enum):
+    """What a heartbeat learns about its attempt."""
+
+    OWNED = "owned"
+    LOST = "lost"  # canceled, finished or taken over by a newer attempt
+    HAND_BACK = "hand_back"  # still ours, but our worker is shutting down: stop and release
 
 
 def get_job(session: Session, workspace_id: str, job_id: str) -> Job:
@@ -78,9 +87,11 @@ def claim(
             status=JobStatus.PROCESSING,
             attempts=Job.attempts + 1,
             started_at=func.coalesce(Job.started_at, func.now()),
+            claimed_at=func.now(),
             heartbeat_at=func.now(),
             lease_expires_at=func.now() + lease,
             claimed_by=worker,
+            release_requested_at=None,
             error_code=None,
             error_message=None,
         )
@@ -97,19 +108,57 @@ def _fenced(job_id: str, attempt: int) -> Any:
 def heartbeat(
     session: Session, job_id: str, attempt: int, lease_seconds: int,
     progress: dict[str, Any] | None = None,
-) -> bool:
-    """Extend the lease (and record progress); False when this attempt no longer owns the job."""
+) -> Lease:
+    """Extend the lease (and record progress), and say whether the attempt may go on."""
     values: dict[str, Any] = {
         "heartbeat_at": func.now(),
         "lease_expires_at": func.now() + timedelta(seconds=lease_seconds),
     }
     if progress is not None:
         values["progress"] = progress
-    owned = session.execute(
-        update(Job).where(_fenced(job_id, attempt)).values(**values).returning(Job.id)
+    row = session.execute(
+        update(Job).where(_fenced(job_id, attempt)).values(**values)
+        .returning(Job.release_requested_at)
     ).one_or_none()
     session.commit()
-    return owned is not None
+    if row is None:
+        return Lease.LOST
+    return Lease.OWNED if row.release_requested_at is None else Lease.HAND_BACK
+
+
+def request_hand_back(session: Session, worker: str) -> list[str]:
+    """Ask every attempt running on ``worker`` (its Celery node name) to stop and release its
+    job: the worker is shutting down gracefully. Returns the job ids."""
+    rows = session.execute(
+        update(Job)
+        .where(Job.status == JobStatus.PROCESSING, Job.claimed_by == worker)
+        .values(release_requested_at=func.now())
+        .returning(Job.id)
+    ).all()
+    session.commit()
+    return [row.id for row in rows]
+
+
+def hand_back(session: Session, job_id: str, attempt: int, *, refund: bool) -> bool:
+    """Put a job its stopping attempt released back to ``queued`` for the next worker.
+
+    ``refund`` gives the attempt back (a deploy is not the job's fault, so it must not use
+    up ``job_max_attempts``). Only safe once the attempt can write nothing more (its handler
+    returned, its heartbeat thread ended), as the next claim reuses the number.
+    ``published_at`` is set: the caller publishes at once, the sweeper only if that is lost.
+    """
+    released = session.execute(
+        update(Job)
+        .where(_fenced(job_id, attempt))
+        .values(
+            status=JobStatus.QUEUED, attempts=Job.attempts - (1 if refund else 0),
+            lease_expires_at=None, claimed_by=None, claimed_at=None,
+            release_requested_at=None, published_at=func.now(),
+        )
+        .returning(Job.id)
+    ).one_or_none()
+    session.commit()
+    return released is not None
 
 
 def complete(session: Session, job_id: str, attempt: int, result: dict[str, Any] | None) -> bool:
@@ -171,7 +220,8 @@ def release_for_retry(session: Session, job_id: str, attempt: int, code: str, me
         .where(_fenced(job_id, attempt))
         .values(
             status=JobStatus.QUEUED, error_code=code, error_message=message,
-            lease_expires_at=None, claimed_by=None, published_at=func.now(),
+            lease_expires_at=None, claimed_by=None, claimed_at=None,
+            release_requested_at=None, published_at=func.now(),
         )
         .returning(Job.id)
     ).one_or_none()

@@ -1,9 +1,12 @@
 """Finds jobs that fell between the cracks and puts them back on the broker.
 
 * ``queued`` and never published (the broker was down when the API committed the row),
-  or published long ago and still not started (the message was lost, e.g. Redis restarted);
+  or published long ago and still not started (the message was lost), or published at all
+  when the caller knows the broker lost its data (Redis restarted empty);
 * ``processing`` whose lease expired: the worker died. Re-queued until ``job_max_attempts``,
-  then failed with ``JOB_ABANDONED`` so a poison job cannot loop for ever.
+  then failed with ``JOB_ABANDONED`` so a poison job cannot loop for ever. An attempt that
+  was still alive at its hard time limit was killed by it: failed at once with
+  ``TIME_LIMIT_EXCEEDED`` (running it again would only hit the limit again).
 
 ``FOR UPDATE SKIP LOCKED`` lets several sweepers (two beats by mistake) run at once
 without taking the same job; publishing twice is harmless because claiming is atomic.
@@ -41,10 +44,13 @@ class SweepReport:
     published: int
 
 
-def sweep(session: Session, publisher: Publisher, settings: Settings) -> SweepReport:
-    abandoned = _abandon_exhausted(session, settings.job_max_attempts)
+def sweep(
+    session: Session, publisher: Publisher, settings: Settings, *, broker_lost: bool = False
+) -> SweepReport:
+    abandoned = _fail_timed_out(session, settings.task_time_limit_seconds)
+    abandoned += _abandon_exhausted(session, settings.job_max_attempts)
     requeued = _requeue_expired(session, settings.job_max_attempts)
-    published = _publish_stale(session, publisher, settings)
+    published = _publish_stale(session, publisher, settings, broker_lost)
     published += dispatch.dispatch_waiting(session, publisher, settings)
     if requeued or abandoned or published:
         log.info("sweeper: requeued=%d abandoned=%d published=%d", requeued, abandoned, published)
@@ -53,6 +59,30 @@ def sweep(session: Session, publisher: Publisher, settings: Settings) -> SweepRe
 
 def _expired_lease() -> object:
     return and_(Job.status == JobStatus.PROCESSING, Job.lease_expires_at < func.now())
+
+
+def _fail_timed_out(session: Session, time_limit_seconds: int) -> int:
+    """Attempts whose lease outlived their hard time limit: still heartbeating when Celery
+    killed them at the limit. (A crash earlier than one lease before the limit does not
+    qualify; it is retried as usual.)"""
+    rows = session.execute(
+        update(Job)
+        .where(_expired_lease(),
+               Job.lease_expires_at >= Job.claimed_at + timedelta(seconds=time_limit_seconds))
+        .values(
+            status=JobStatus.FAILED,
+            error_code="TIME_LIMIT_EXCEEDED",
+            error_message=(
+                f"The job ran past the hard time limit of {time_limit_seconds} seconds and "
+                "was stopped; it will not be retried"
+            ),
+            finished_at=func.now(),
+            lease_expires_at=None,
+        )
+        .returning(Job.id)
+    ).all()
+    session.commit()
+    return len(rows)
 
 
 def _abandon_exhausted(session: Session, max_attempts: int) -> int:
@@ -80,20 +110,22 @@ def _requeue_expired(session: Session, max_attempts: int) -> int:
         update(Job)
         .where(_expired_lease(), Job.attempts < max_attempts)
         .values(status=JobStatus.QUEUED, lease_expires_at=None, claimed_by=None,
-                published_at=None)
+                claimed_at=None, release_requested_at=None, published_at=None)
         .returning(Job.id)
     ).all()
     session.commit()
     return len(rows)
 
 
-def _publish_stale(session: Session, publisher: Publisher, settings: Settings) -> int:
+def _publish_stale(
+    session: Session, publisher: Publisher, settings: Settings, broker_lost: bool
+) -> int:
     never_published = and_(
         Job.published_at.is_(None),
         Job.created_at < func.now() - timedelta(seconds=settings.job_republish_after_seconds),
     )
     lost_in_broker = Job.published_at < func.now() - timedelta(
-        seconds=settings.job_redeliver_after_seconds
+        seconds=0 if broker_lost else settings.job_redeliver_after_seconds
     )
     requeued_now = and_(Job.published_at.is_(None), Job.attempts > 0)
     not_capped = Job.kind != dispatch.EXPORT_KIND  # waiting exports: dispatch_waiting

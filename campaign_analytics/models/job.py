@@ -54,6 +54,11 @@ class Job(Base):
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     claimed_by: Mapped[str | None] = mapped_column(String(200))
+    # When the current attempt was claimed: with the lease it tells the sweeper an attempt
+    # was still alive at its hard time limit (killed by it, not merely crashed).
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set by a worker shutting down gracefully: its attempt stops and hands the job back.
+    release_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     file_key: Mapped[str | None] = mapped_column(Text)

@@ -44,7 +44,7 @@ def test_a_superseded_attempt_cannot_write(db: Database, settings: Settings,
         new = store.claim(session, job_id, "w2", lease_seconds=30, max_attempts=5)
         assert new is not None and new.attempt == old.attempt + 1
         assert not store.complete(session, job_id, old.attempt, {"by": "old"})
-        assert not store.heartbeat(session, job_id, old.attempt, 30)
+        assert store.heartbeat(session, job_id, old.attempt, 30) is store.Lease.LOST
         assert store.complete(session, job_id, new.attempt, {"by": "new"})
     assert load(db, job_id).result == {"by": "new"}
 
@@ -107,7 +107,7 @@ def test_an_unexpected_error_fails_at_once_without_leaking(
 
     monkeypatch.setitem(KINDS, "broken", JobKind("broken", Queue.MAINTENANCE, handler))
     job_id = submit(db, tenant.id, kind="broken")
-    assert runner.run(db, settings, job_id, worker="w") == runner.Outcome("failed")
+    assert runner.run(db, settings, job_id, worker="w").status == "failed"
     job = load(db, job_id)
     assert job.error_code == "INTERNAL_ERROR"
     assert "hunter2" not in (job.error_message or "")
@@ -185,3 +185,35 @@ def test_a_canceled_job_blocked_in_one_statement_is_interrupted(
     after = load(db, job_id)
     assert after.status == "canceled" and after.result is None
     assert outcome and outcome[0].status == "canceled"
+
+
+def test_a_hand_back_stops_the_attempt_and_requeues_the_job_unspent(
+    db: Database, settings: Settings, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker shutting down asks for its jobs back: the handler stops at its next progress
+    report (or, blocked in a statement, through the interrupt), the job is ``queued`` with
+    the attempt refunded, and the task is told to publish it again at once."""
+    def slow(ctx: JobContext) -> dict[str, Any]:
+        for step in range(200):
+            time.sleep(0.05)
+            ctx.report_progress(force=True, done=step)
+        return {"finished": True}
+
+    monkeypatch.setitem(KINDS, "diagnostic", JobKind("diagnostic", Queue.MAINTENANCE, slow))
+    job_id = submit(db, tenant.id)
+    outcome: list[runner.Outcome] = []
+    thread = threading.Thread(
+        target=lambda: outcome.append(runner.run(db, settings, job_id, worker="leaving@h")))
+    thread.start()
+    wait_until(lambda: (load(db, job_id).progress or {}).get("done", 0) >= 2, 10, "progress")
+    with db.sessions() as session:
+        assert store.request_hand_back(session, "someone-else@h") == []
+        assert store.request_hand_back(session, "leaving@h") == [job_id]
+    thread.join(timeout=10)
+    assert outcome and (outcome[0].status, outcome[0].retry_in) == ("handed_back", 0.0)
+    job = load(db, job_id)
+    assert (job.status, job.attempts, job.result) == ("queued", 0, None)
+    assert job.claimed_by is None and job.release_requested_at is None
+    with db.sessions() as session:
+        taken = store.claim(session, job_id, "w2", 30, settings.job_max_attempts)
+    assert taken is not None and taken.attempt == 1  # the next worker's, as the first

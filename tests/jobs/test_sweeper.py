@@ -89,3 +89,32 @@ def test_broker_down_leaves_jobs_for_the_next_sweep(db: Database, settings: Sett
     with db.sessions() as session:
         job = session.scalar(select(Job).where(Job.id == job_id))
         assert job is not None and job.status == "queued" and job.published_at is None
+
+
+def test_an_attempt_alive_at_its_hard_time_limit_fails_instead_of_looping(
+        db: Database, settings: Settings, tenant: Tenant) -> None:
+    """Celery killed it at TASK_TIME_LIMIT_SECONDS (its lease was still being renewed then):
+    running it again would hit the limit again, so it fails now with the reason."""
+    limit = settings.task_time_limit_seconds
+    killed = submit(db, tenant.id)
+    set_job(db, killed, status="processing", attempts=1, claimed_at=_ago(limit + 40),
+            lease_expires_at=_ago(5))
+    crashed = submit(db, tenant.id)  # died long before the limit: an ordinary retry
+    set_job(db, crashed, status="processing", attempts=1, claimed_at=_ago(60),
+            lease_expires_at=_ago(5))
+    _sweep(db, settings, RecordingPublisher())
+    job = load(db, killed)
+    assert (job.status, job.error_code) == ("failed", "TIME_LIMIT_EXCEEDED")
+    assert str(limit) in (job.error_message or "")
+    assert load(db, crashed).status == "queued"
+
+
+def test_a_broker_that_lost_its_data_gets_every_queued_job_again(
+        db: Database, settings: Settings, tenant: Tenant) -> None:
+    job_id = submit(db, tenant.id)  # published a moment ago: normally left alone
+    publisher = RecordingPublisher()
+    _sweep(db, settings, publisher)
+    assert job_id not in {sent for sent, _ in publisher.sent}
+    with db.sessions() as session:
+        sweeper.sweep(session, publisher, settings, broker_lost=True)
+    assert (job_id, "maintenance") in publisher.sent
