@@ -7,6 +7,8 @@
   campaign, so no refresh writes rollups for a campaign that is going.
 * ``refresh-request``: requests and beat ticks see each other's queued refresh jobs.
 * ``exports``: export dispatch decides one workspace's free slots at a time.
+* ``beat``: the one beat process that sends the schedule holds it for its whole session
+  (``BEAT_LOCK_SQL``; the others stand by).
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
 Executor = Connection | Session
+
+# Plain SQL for the beat, which holds the lock on a connection of its own (no pool).
+BEAT_LOCK_SQL = "SELECT pg_try_advisory_lock(hashtext('beat'))"
 
 
 def _xact(executor: Executor, name: str, workspace_id: str) -> None:

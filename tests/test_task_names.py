@@ -51,4 +51,9 @@ def test_reliability_settings(app: Flask) -> None:
     assert conf.timezone == "UTC" and conf.enable_utc
     visibility = conf.broker_transport_options["visibility_timeout"]
     assert visibility > conf.task_time_limit
-    assert conf.beat_scheduler == "redbeat.RedBeatScheduler"
+    assert conf.beat_scheduler == "worker.beat:SingleBeatScheduler"
+
+
+def test_workers_send_the_task_events_flower_watches(app: Flask) -> None:
+    conf = app.extensions["celery"].conf
+    assert conf.worker_send_task_events and conf.task_send_sent_event

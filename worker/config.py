@@ -41,18 +41,17 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_create_missing_queues": False,
         "worker_concurrency": settings.worker_concurrency,
         "worker_hijack_root_logger": False,
+        # Task events for Flower (docs/operations.md): workers report each task's start and
+        # end, publishers its sending.
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
         "timezone": "UTC",
         "enable_utc": True,
         "include": TASK_MODULES,
         "beat_schedule": beat_schedule(settings),
-        # One beat at a time: RedBeat holds a lock in Redis; a second beat waits for it.
-        "beat_scheduler": "redbeat.RedBeatScheduler",
-        "redbeat_redis_url": redis_url,
-        "redbeat_key_prefix": "campaign-analytics:redbeat:",
-        # Beat keeps retrying Redis for a minute instead of dying with a short outage.
-        "redbeat_redis_options": {
-            "retry_period": 60, "socket_connect_timeout": 2, "health_check_interval": 10,
-        },
-        "redbeat_lock_timeout": max(30, int(settings.sweeper_interval_seconds * 5)),
+        # One beat at a time: the sender holds an advisory lock in PostgreSQL; others stand
+        # by (worker/beat.py). Its run times persist in DATA_DIR, so a restart catches up.
+        "beat_scheduler": "worker.beat:SingleBeatScheduler",
+        "beat_schedule_filename": str(settings.data_dir / "beat-schedule"),
         "beat_max_loop_interval": max(1, int(settings.sweeper_interval_seconds)),
     }
