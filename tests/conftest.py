@@ -242,11 +242,33 @@ def celery_processes(tmp_path: Path, quiet_queues: None) -> Iterator[Any]:
     """Starts worker/beat processes (own process groups); all are stopped after the test."""
     started: list[CeleryProcess] = []
 
-    def start(role: str, env: dict[str, str], name: str | None = None) -> CeleryProcess:
-        process = CeleryProcess.start(role, env, tmp_path, name or f"{role}{len(started)}")
+    def start(role: str, env: dict[str, str], name: str | None = None,
+              app: str = "worker") -> CeleryProcess:
+        process = CeleryProcess.start(role, env, tmp_path, name or f"{role}{len(started)}",
+                                      app)
         started.append(process)
         return process
 
     yield start
     for process in started:
         process.stop()
+
+
+# Exports written by real worker processes land in a directory the test can inspect.
+@pytest.fixture
+def export_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "exports"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def export_app(settings: Settings, export_dir: Path) -> Flask:
+    from webapi import create_app
+
+    return create_app(settings.model_copy(update={"storage_url": f"file://{export_dir}"}))
+
+
+@pytest.fixture
+def worker_env(process_env: dict[str, str], export_dir: Path) -> dict[str, str]:
+    return {**process_env, "STORAGE_URL": f"file://{export_dir}"}

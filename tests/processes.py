@@ -25,7 +25,8 @@ class CeleryProcess:
     log_path: Path
 
     @classmethod
-    def start(cls, role: str, env: dict[str, str], workdir: Path, name: str) -> CeleryProcess:
+    def start(cls, role: str, env: dict[str, str], workdir: Path, name: str,
+              app: str = "worker") -> CeleryProcess:
         log_path = workdir / f"{name}.log"
         if role == "worker":
             args = [
@@ -36,7 +37,7 @@ class CeleryProcess:
             args = ["beat", "-s", str(workdir / f"{name}-schedule")]
         with log_path.open("wb") as log:
             popen = subprocess.Popen(
-                [str(BIN / "celery"), "-A", "worker", *args, "--loglevel", "INFO"],
+                [str(BIN / "celery"), "-A", app, *args, "--loglevel", "INFO"],
                 env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                 cwd=Path(__file__).resolve().parent.parent,
             )
@@ -62,6 +63,12 @@ class CeleryProcess:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.popen.pid, signal.SIGKILL)
         self.popen.wait(timeout=10)
+
+    def terminate(self, timeout: float = 30) -> int:
+        """SIGTERM to the main process only, as docker stop or Kubernetes sends it: a warm
+        shutdown. Returns the exit code."""
+        self.popen.send_signal(signal.SIGTERM)
+        return self.popen.wait(timeout=timeout)
 
     def stop(self) -> None:
         if self.popen.poll() is None:

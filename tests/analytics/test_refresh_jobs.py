@@ -17,8 +17,8 @@ from campaign_analytics.analytics.scheduling import ScheduleReport, schedule_ref
 from campaign_analytics.db import Database
 from campaign_analytics.jobs import outbox, runner
 from campaign_analytics.models import Job
-from campaign_analytics.models.rollup import COUNTERS
 from campaign_analytics.settings import Settings
+from tests.analytics.rollup_rows import full_rebuild, rollups
 from tests.conftest import Tenant
 from tests.jobs.helpers import RecordingPublisher, load, set_job, wait_until
 from tests.world import World, count, next_id
@@ -27,30 +27,6 @@ pytestmark = pytest.mark.slow
 
 JOB_TIMEOUT = 60
 FINISHED = ("completed", "failed", "canceled")
-NONZERO = " OR ".join(f"{name} <> 0" for name in COUNTERS)
-# Every rollup row of a workspace, by its natural key; rows whose counters are all zero
-# (a bucket an incremental refresh emptied) say nothing and are left out.
-ROLLUP_ROWS = {
-    "campaign": f"SELECT campaign_id, bucket, {', '.join(COUNTERS)} "
-                f"FROM rollup_campaign_buckets WHERE workspace_id = :ws AND ({NONZERO})",
-    "delivery": f"SELECT campaign_id, account_id, provider, bucket, {', '.join(COUNTERS)} "
-                f"FROM rollup_delivery_buckets WHERE workspace_id = :ws AND ({NONZERO})",
-    "reasons": "SELECT campaign_id, account_id, bucket, bounce_type, reason, bounces "
-               "FROM rollup_bounce_reasons WHERE workspace_id = :ws AND bounces <> 0",
-}
-
-
-def rollups(db: Database, workspace_id: str) -> dict[str, list[tuple[Any, ...]]]:
-    with db.engine.connect() as conn:
-        return {name: sorted(tuple(row) for row in conn.execute(text(sql), {"ws": workspace_id}))
-                for name, sql in ROLLUP_ROWS.items()}
-
-
-def full_rebuild(db: Database, workspace_id: str) -> dict[str, list[tuple[Any, ...]]]:
-    refresh(db, workspace_id, RefreshMode.FULL)
-    return rollups(db, workspace_id)
-
-
 def request(tenant: Tenant, **body: Any) -> dict[str, Any]:
     response = tenant.post("/analytics/refresh", json=body)
     assert response.status_code == 202, response.get_data(as_text=True)

@@ -3,9 +3,7 @@ that stops a running export within seconds and leaves nothing behind."""
 
 from __future__ import annotations
 
-import hashlib
 import itertools
-import secrets
 import time
 from datetime import datetime
 from pathlib import Path
@@ -13,64 +11,14 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from campaign_analytics.db import Database
 from campaign_analytics.models import Job
-from campaign_analytics.settings import Settings
-from campaign_analytics.workspaces import create_workspace
-from tests.conftest import Tenant
+from tests.exports.big import BIG, request_export, tenant_with_events
 from tests.jobs.helpers import load, wait_until
 
 pytestmark = pytest.mark.slow
-
-# Enough rows that a gzip JSON Lines export takes a few seconds on this kind of machine.
-BIG = 400_000
-
-
-@pytest.fixture
-def export_dir(tmp_path: Path) -> Path:
-    path = tmp_path / "exports"
-    path.mkdir()
-    return path
-
-
-@pytest.fixture
-def export_app(settings: Settings, export_dir: Path) -> Flask:
-    from webapi import create_app
-
-    return create_app(settings.model_copy(update={"storage_url": f"file://{export_dir}"}))
-
-
-@pytest.fixture
-def worker_env(process_env: dict[str, str], export_dir: Path) -> dict[str, str]:
-    return {**process_env, "STORAGE_URL": f"file://{export_dir}"}
-
-
-def tenant_with_events(client: FlaskClient, db: Database, events: int) -> Tenant:
-    """A workspace with one campaign and ``events`` events within the last day."""
-    with db.sessions() as session:
-        workspace, key = create_workspace(session, f"Big {secrets.token_hex(3)}", "UTC")
-    tenant = Tenant(client, workspace.id, key)
-    campaign = tenant.post("/campaigns", json={"name": "Big"}).get_json()["data"]["id"]
-    with db.engine.begin() as conn:
-        conn.execute(text("""
-            INSERT INTO email_events (workspace_id, campaign_id, message_id, external_id, type,
-                                      occurred_at, user_agent)
-            SELECT :ws, :cmp, 'm-' || g, 'x-' || g, 'opened',
-                   now() - make_interval(secs => g % 80000),
-                   'Mozilla/5.0 (a user agent long enough to make rows of a realistic size)'
-            FROM generate_series(1, :n) AS g"""), {"ws": workspace.id, "cmp": campaign,
-                                                    "n": events})
-    return tenant
-
-
-def request(tenant: Tenant) -> str:
-    response = tenant.post("/analytics/export", json={
-        "export_type": "events", "format": "jsonl", "compression": "gzip"})
-    assert response.status_code == 202, response.get_json()
-    return str(response.get_json()["data"]["export_id"])
 
 
 def jobs(db: Database, ids: list[str]) -> dict[str, Job]:
@@ -98,8 +46,8 @@ def test_five_exports_run_three_at_a_time_and_another_workspace_goes_at_once(
     for number in range(4):
         celery_processes("worker", worker_env, name=f"exporter{number}")
 
-    mine = [request(busy) for _ in range(5)]
-    theirs = request(quiet)
+    mine = [request_export(busy) for _ in range(5)]
+    theirs = request_export(quiet)
     assert load(db, theirs).published_at is not None  # not held back by the busy workspace
     waiting = jobs(db, mine)
     assert sum(job.published_at is not None for job in waiting.values()) == 3
@@ -133,7 +81,7 @@ def test_delete_stops_a_running_export_and_leaves_nothing(
     client = export_app.test_client()
     tenant = tenant_with_events(client, db, BIG)
     worker = celery_processes("worker", worker_env)
-    export_id = request(tenant)
+    export_id = request_export(tenant)
 
     def running() -> bool:
         job = load(db, export_id)
@@ -154,47 +102,3 @@ def test_delete_stops_a_running_export_and_leaves_nothing(
     assert left == []
     status = tenant.get(f"/analytics/exports/{export_id}").get_json()["data"]
     assert status["status"] == "canceled" and status["download_url"] is None
-
-
-def test_a_worker_killed_mid_export_leaves_nothing_downloadable_and_the_rerun_matches(
-    export_app: Flask, db: Database, worker_env: dict[str, str], celery_processes: Any,
-    export_dir: Path
-) -> None:
-    """SIGKILL of the worker's whole process group while it writes: no file is ever
-    served meanwhile, the job is re-run on a new worker and completes once, with the same
-    bytes (sha256) as an undisturbed run of the same request."""
-    client = export_app.test_client()
-    tenant = tenant_with_events(client, db, BIG)
-    worker = celery_processes("worker", worker_env, name="doomed")
-    export_id = request(tenant)
-
-    def writing() -> bool:
-        job = load(db, export_id)
-        return job.status == "processing" and (job.progress or {}).get("rows_written", 0) > 0
-
-    wait_until(writing, 60, f"the export to start writing:\n{worker.log()}", interval=0.05)
-    worker.kill_group()
-    status = tenant.get(f"/analytics/exports/{export_id}").get_json()["data"]
-    assert status["status"] == "processing" and status["download_url"] is None
-    assert not [path for path in export_dir.rglob("*")
-                if path.is_file() and not path.name.startswith(".tmp-")]
-
-    replacement = celery_processes("worker", worker_env, name="replacement")
-    celery_processes("beat", worker_env)  # its sweeper takes back the expired lease
-    wait_until(lambda: load(db, export_id).status == "completed", 120,
-               f"the export was not completed after the kill:\n{replacement.log()}")
-    rerun = load(db, export_id)
-    assert rerun.attempts == 2
-    assert replacement.log().count(f"job {export_id} (export) completed") == 1
-
-    undisturbed_id = request(tenant)
-    wait_until(lambda: load(db, undisturbed_id).status == "completed", 120,
-               f"the second export did not complete:\n{replacement.log()}")
-    undisturbed = load(db, undisturbed_id)
-    assert undisturbed.attempts == 1
-    assert (rerun.row_count, rerun.file_sha256) == (undisturbed.row_count,
-                                                    undisturbed.file_sha256)
-    served = client.get(tenant.get(f"/analytics/exports/{export_id}")
-                        .get_json()["data"]["download_url"])
-    assert served.status_code == 200
-    assert hashlib.sha256(served.data).hexdigest() == rerun.file_sha256

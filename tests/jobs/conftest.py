@@ -3,6 +3,7 @@ publishes to it."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,12 @@ class OwnBroker:
         if self.server is not None:
             self.server.stop()
             self.server = None
+
+    def restart_empty(self) -> None:
+        """Stop, lose every key (as a Redis without persistence would), start again."""
+        self.stop()
+        shutil.rmtree(self.data_dir)
+        self.start()
 
 
 @pytest.fixture
