@@ -5,6 +5,9 @@ Redis outage, which beats must ride out, has nothing to do with it.
 
 A standby beat runs the schedule in step without sending anything (its entries advance as
 if it had sent them), so taking over never replays runs the other beat already made.
+
+The job sweep runs inside the sending beat rather than on a worker: recovering lost jobs
+must not wait for a free slot on the maintenance queue (a long purge may hold them all).
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from campaign_analytics.settings import get_settings
 log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_SECONDS = 2
+# Short periodic tasks the sending beat runs itself instead of queueing.
+IN_PROCESS_TASKS = frozenset({"maintenance.sweep_jobs"})
 
 
 class BeatLock:
@@ -78,12 +83,20 @@ class SingleBeatScheduler(PersistentScheduler):  # type: ignore[misc]
         super().__init__(*args, **kwargs)
 
     def apply_entry(self, entry: ScheduleEntry, producer: Any = None) -> None:
-        if self._lock.held():
-            self._standing_by = False
+        if not self._lock.held():
+            if not self._standing_by:
+                self._standing_by = True
+                log.info("beat: another beat holds the beat lock; standing by")
+            return
+        self._standing_by = False
+        if entry.task not in IN_PROCESS_TASKS:
             super().apply_entry(entry, producer=producer)
-        elif not self._standing_by:
-            self._standing_by = True
-            log.info("beat: another beat holds the beat lock; standing by")
+            return
+        log.info("Scheduler: Running due task %s (%s) in beat", entry.name, entry.task)
+        try:
+            self.app.tasks[entry.task](*entry.args, **entry.kwargs)
+        except Exception as exc:  # the database or broker is away: the next tick tries again
+            log.warning("beat: %s failed: %s", entry.name, exc)
 
     def close(self) -> None:
         try:

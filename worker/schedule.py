@@ -40,12 +40,8 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
     interval = settings.sweeper_interval_seconds
     incremental = settings.refresh_incremental_seconds
     return {
-        "sweep-jobs": {
-            "task": "maintenance.sweep_jobs",
-            "schedule": interval,
-            # A sweep nobody ran in time is superseded by the next one; never pile them up.
-            "options": {"queue": Queue.MAINTENANCE.value, "expires": interval},
-        },
+        # Run inside the sending beat itself (worker/beat.py), never queued behind a purge.
+        "sweep-jobs": {"task": "maintenance.sweep_jobs", "schedule": interval},
         "refresh-full": {
             "task": SCHEDULE_REFRESHES_TASK,
             "schedule": cron(settings.refresh_full_cron),

@@ -12,7 +12,7 @@ from tests.jobs.helpers import wait_until
 
 pytestmark = pytest.mark.slow
 
-SENT = "Sending due task sweep-jobs"
+SENT = "due task sweep-jobs"
 
 
 def sends(beat: Any) -> int:
