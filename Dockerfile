@@ -15,8 +15,9 @@ RUN useradd --create-home --uid 10001 app \
     && chown app:app /data
 
 COPY . .
-RUN pip install -e .
+# The ops extra brings Flower (docs/operations.md).
+RUN pip install -e ".[ops]"
 
 USER app
 EXPOSE 8000
-CMD ["sh", "-c", "exec gunicorn 'webapi:create_app()' --bind 0.0.0.0:${PORT}"]
+CMD ["sh", "-c", "exec gunicorn 'webapi:create_app()' --bind 0.0.0.0:${PORT} --logger-class webapi.gunicorn_logger.GunicornLogger"]

@@ -17,6 +17,8 @@ DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"
 MIN_SECRET_KEY_LENGTH = 16
 CRON_FIELDS = 5
 
+LogFormat = Literal["json", "text"]
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
@@ -28,8 +30,13 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     port: int = 8000
     log_level: str = "INFO"
+    # One JSON object a line (for log shippers), or text for a person reading a terminal.
+    log_format: LogFormat = "json"
     # Set for gunicorn with several workers, so /metrics sums them (prometheus-client reads it).
     prometheus_multiproc_dir: Path | None = None
+    # The worker's main process serves its children's job metrics on this port (needs
+    # PROMETHEUS_MULTIPROC_DIR: the children record there). Unset: no server.
+    worker_metrics_port: int | None = Field(None, ge=1, le=65535)
 
     web_concurrency: int = Field(2, ge=1)
     worker_concurrency: int = Field(2, ge=1)
@@ -102,6 +109,15 @@ class Settings(BaseSettings):
             raise ValueError(
                 "REFRESH_FULL_CRON must have 5 fields: minute hour day-of-month month "
                 "day-of-week (e.g. '0 2 * * *')"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _check_worker_metrics(self) -> Settings:
+        if self.worker_metrics_port is not None and self.prometheus_multiproc_dir is None:
+            raise ValueError(
+                "WORKER_METRICS_PORT needs PROMETHEUS_MULTIPROC_DIR: the worker's processes "
+                "record their metrics there for the main process to serve"
             )
         return self
 

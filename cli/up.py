@@ -30,8 +30,9 @@ from campaign_analytics.devstack.embedded import (
 from campaign_analytics.generator import generate_dataset
 from campaign_analytics.health import check_redis
 from campaign_analytics.jobs.kinds import Queue
+from campaign_analytics.logs.setup import configure_logging
 from campaign_analytics.migrate import upgrade
-from campaign_analytics.settings import Settings, get_settings
+from campaign_analytics.settings import LogFormat, Settings, get_settings
 from campaign_analytics.workspaces import create_workspace
 
 from .console import say
@@ -45,6 +46,7 @@ READY_TIMEOUT_SECONDS = 120.0
 DEMO_EVENTS = 50_000
 STOP_GRACE_SECONDS = 10.0
 BIN_DIR = Path(sys.executable).parent
+GUNICORN_LOGGER_CLASS = "webapi.gunicorn_logger.GunicornLogger"
 
 
 class StackFailed(Exception):
@@ -64,6 +66,7 @@ def up(demo: bool, port: int | None) -> None:
     "API listening on http://127.0.0.1:PORT" once the API answers /readyz.
     """
     settings = get_settings()
+    configure_logging(settings.log_level, log_format_for_up(settings))
     code = DevStack(settings, port or settings.port).run(demo)
     click.get_current_context().exit(code)
 
@@ -186,20 +189,18 @@ class DevStack:
         env.update(
             DATABASE_URL=database_url, REDIS_URL=redis_url, PORT=str(self.port),
             DATA_DIR=str(self.data_dir), PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
-            PYTHONUNBUFFERED="1",
+            LOG_FORMAT=log_format_for_up(self.settings), PYTHONUNBUFFERED="1",
         )
         return env
 
     def _commands(self) -> list[tuple[str, list[str]]]:
         """Start order; ``stop_all`` stops them newest first: API, then beat, then worker."""
-        celery, log_level = str(BIN_DIR / "celery"), self.settings.log_level.upper()
+        celery = str(BIN_DIR / "celery")
         queues = ",".join(queue.value for queue in Queue)
         return [
-            ("worker", [celery, "-A", "worker", "worker", "-Q", queues, "--loglevel", log_level]),
-            ("beat", [celery, "-A", "worker", "beat", "--loglevel", log_level]),
-            ("api", [str(BIN_DIR / "gunicorn"), "webapi:create_app()",
-                     "-b", f"127.0.0.1:{self.port}", "-w", str(self.settings.web_concurrency),
-                     *_gunicorn_extra_args()]),
+            ("worker", [celery, "-A", "worker", "worker", "-Q", queues]),
+            ("beat", [celery, "-A", "worker", "beat"]),
+            ("api", gunicorn_command(f"127.0.0.1:{self.port}", self.settings.web_concurrency)),
         ]
 
     def _wait_until_ready(self) -> bool:
@@ -243,6 +244,18 @@ class DevStack:
 def _stop_embedded(name: str, stop: Callable[[], None]) -> None:
     say(f"Stopping embedded {name} ...")
     stop()
+
+
+def log_format_for_up(settings: Settings) -> LogFormat:
+    """Text for the person watching ``up`` (its children's lines are relayed to the
+    terminal), unless LOG_FORMAT asks for something else."""
+    return settings.log_format if "log_format" in settings.model_fields_set else "text"
+
+
+def gunicorn_command(bind: str, workers: int) -> list[str]:
+    """The API as the Dockerfile runs it: gunicorn's own lines in the service's format."""
+    return [str(BIN_DIR / "gunicorn"), "webapi:create_app()", "-b", bind, "-w", str(workers),
+            "--logger-class", GUNICORN_LOGGER_CLASS, *_gunicorn_extra_args()]
 
 
 def _gunicorn_extra_args() -> list[str]:

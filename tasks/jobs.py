@@ -1,8 +1,13 @@
-"""The one task that runs any job kind; the kind's queue was chosen when it was published."""
+"""The one task that runs any job kind; the kind's queue was chosen when it was published.
+
+Every line logged while it runs carries the job's id and the Celery task's id; each run
+is counted and timed by kind and outcome (``worker/metrics.py``).
+"""
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from celery import shared_task
@@ -11,7 +16,11 @@ from sqlalchemy.exc import DBAPIError
 
 from campaign_analytics.db import is_unavailable
 from campaign_analytics.exports import dispatch
+from campaign_analytics.exports.spec import ExportParams
 from campaign_analytics.jobs import runner
+from campaign_analytics.logs.context import log_context
+from campaign_analytics.models import Job
+from worker import metrics
 
 from .runtime import database, publisher, settings
 
@@ -21,21 +30,40 @@ logger = logging.getLogger(__name__)
 @shared_task(name="jobs.run", bind=True)
 def run_job(self: Any, job_id: str) -> str:
     config = settings()
-    try:
-        outcome = runner.run(
-            database(), config, job_id,
-            worker=self.request.hostname or "worker",
-            time_limit_errors=(SoftTimeLimitExceeded,),
-        )
-    except DBAPIError as exc:  # the database is away before the job could be claimed
-        if not is_unavailable(exc):
-            raise
-        delay = runner.backoff_seconds(self.request.retries + 1, config.retry_backoff_max_seconds)
-        raise self.retry(exc=exc, countdown=delay, max_retries=config.job_max_attempts) from exc
-    _next_export(job_id)
+    with log_context(job_id=job_id, task_id=self.request.id):
+        started = time.monotonic()
+        try:
+            outcome = runner.run(
+                database(), config, job_id,
+                worker=self.request.hostname or "worker",
+                time_limit_errors=(SoftTimeLimitExceeded,),
+            )
+        except DBAPIError as exc:  # the database is away before the job could be claimed
+            if not is_unavailable(exc):
+                raise
+            delay = runner.backoff_seconds(self.request.retries + 1,
+                                           config.retry_backoff_max_seconds)
+            raise self.retry(exc=exc, countdown=delay,
+                             max_retries=config.job_max_attempts) from exc
+        metrics.record_run(outcome.kind, outcome.status, time.monotonic() - started)
+        if outcome.kind == dispatch.EXPORT_KIND and outcome.result is not None:
+            _record_export(job_id, outcome.result)
+        _next_export(job_id)
     if outcome.retry_in is not None:
         raise self.retry(countdown=outcome.retry_in, max_retries=None)
     return outcome.status
+
+
+def _record_export(job_id: str, result: dict[str, Any]) -> None:
+    """Count a completed export's bytes and rows under its type and format (from the row's
+    params). Best effort: metrics never fail a finished job."""
+    try:
+        with database().sessions() as session:
+            job = session.get(Job, job_id)
+            if job is not None:
+                metrics.record_export(ExportParams.from_params(job.params), result)
+    except Exception as exc:
+        logger.warning("could not count the export %s in the metrics: %s", job_id, exc)
 
 
 def _next_export(job_id: str) -> None:

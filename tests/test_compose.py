@@ -13,6 +13,7 @@ import yaml
 
 from campaign_analytics.jobs.kinds import Queue
 from campaign_analytics.settings import DEV_SECRET_KEY, Settings
+from cli.up import GUNICORN_LOGGER_CLASS
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_SERVICES = ("api", "worker", "beat")
@@ -159,10 +160,26 @@ def _dockerfile_instructions() -> list[tuple[str, str]]:
 def test_the_dockerfile_runs_the_api_as_a_non_root_user() -> None:
     instructions = _dockerfile_instructions()
     assert instructions[0] == ("FROM", "python:3.11-slim")
-    assert any(kw == "RUN" and "pip install -e ." in arg for kw, arg in instructions)
+    assert any(kw == "RUN" and re.search(r'pip install -e "?\.', arg) for kw, arg in instructions)
     users = [arg for kw, arg in instructions if kw == "USER"]
     assert users and users[-1] not in {"root", "0"}
     commands = [arg for kw, arg in instructions if kw == "CMD"]
     assert len(commands) == 1
     assert "gunicorn 'webapi:create_app()'" in commands[0]
     assert "0.0.0.0:${PORT}" in commands[0]
+    assert f"--logger-class {GUNICORN_LOGGER_CLASS}" in commands[0]
+
+
+def test_gunicorns_own_lines_use_the_service_log_format(compose: dict[str, Any]) -> None:
+    command = _command(_service(compose, "api"))
+    assert command[command.index("--logger-class") + 1] == GUNICORN_LOGGER_CLASS
+
+
+def test_the_worker_serves_its_metrics_from_a_fresh_multiprocess_directory(
+    compose: dict[str, Any],
+) -> None:
+    worker = _service(compose, "worker")
+    env = _environment(worker)
+    assert int(env["WORKER_METRICS_PORT"]) > 0
+    assert env["PROMETHEUS_MULTIPROC_DIR"] in worker["tmpfs"]
+    assert env["WORKER_METRICS_PORT"] in [str(port) for port in worker["expose"]]

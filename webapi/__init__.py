@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import logging
-
 from flask import Flask
 
 from campaign_analytics.db import Database
+from campaign_analytics.logs.setup import configure_logging
 from campaign_analytics.settings import Settings, get_settings
 
-from . import database, errors, limits, metrics
+from . import database, errors, limits, metrics, request_logging
 from .routes import (
     accounts,
     analytics,
@@ -35,16 +34,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     from worker.app import celery_init_app  # worker imports webapi for its entry point
 
     settings = settings or get_settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(settings.log_level, settings.log_format)
     app = Flask(__name__)
     app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=64 * 1024 * 1024)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["settings"] = settings
 
     db = Database.connect(settings.require_database_url())
+    request_logging.init_app(app)  # first: the request id and start time for the rest
     database.init_app(app, db)
     errors.init_app(app)
     metrics.init_app(app)

@@ -5,6 +5,7 @@ Celery only carries the job id; everything a retry or a crash needs to know is o
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import random
 import threading
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..db import Database
+from ..logs.context import log_context
 from ..settings import Settings
 from . import store
 from .catalog import get_kind
@@ -44,8 +46,12 @@ class _Heartbeat(threading.Thread):
         super().__init__(name=f"heartbeat-{ctx.job_id}", daemon=True)
         self._ctx = ctx
         self._stopping = threading.Event()
+        self._log_fields = contextvars.copy_context()  # its lines carry the job's ids too
 
     def run(self) -> None:
+        self._log_fields.run(self._beat)
+
+    def _beat(self) -> None:
         ctx = self._ctx
         while not self._stopping.wait(ctx.lease_seconds / 3):
             try:
@@ -94,6 +100,14 @@ def run(
     if claim is None:
         log.info("job %s is finished or held by another attempt; nothing to do", job_id)
         return Outcome("skipped")
+    with log_context(job_kind=claim.kind, attempt=claim.attempt):
+        return _attempt(db, settings, claim, time_limit_errors)
+
+
+def _attempt(
+    db: Database, settings: Settings, claim: store.Claim,
+    time_limit_errors: tuple[type[BaseException], ...],
+) -> Outcome:
     ctx = JobContext(
         db, claim.job_id, claim.kind, claim.workspace_id, claim.params, claim.attempt,
         settings.job_lease_seconds,
