@@ -82,12 +82,14 @@ def list_campaigns(
     return paginate(session, query, Campaign.created_at, Campaign.id, limit=limit, cursor=cursor)
 
 
-def lead_counts(session: Session, campaign_ids: list[str]) -> dict[str, dict[str, int]]:
+def lead_counts(
+    session: Session, workspace_id: str, campaign_ids: list[str]
+) -> dict[str, dict[str, int]]:
     """Leads per status for each campaign, every status present (zeros included)."""
     counts: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(LeadStatus, 0))
     rows = session.execute(
         select(Lead.campaign_id, Lead.status, func.count())
-        .where(Lead.campaign_id.in_(campaign_ids))
+        .where(Lead.workspace_id == workspace_id, Lead.campaign_id.in_(campaign_ids))
         .group_by(Lead.campaign_id, Lead.status)
     )
     for campaign_id, status, count in rows:

@@ -17,8 +17,8 @@ bp = workspace_blueprint("campaigns", __name__)
 
 
 def _out(campaign: campaigns.Campaign) -> CampaignOut:
-    counts = campaigns.lead_counts(db_session(), [campaign.id])[campaign.id]
-    return CampaignOut.of(campaign, counts)
+    counts = campaigns.lead_counts(db_session(), campaign.workspace_id, [campaign.id])
+    return CampaignOut.of(campaign, counts[campaign.id])
 
 
 @bp.post("/campaigns")
@@ -34,7 +34,7 @@ def create(workspace_id: str, body: CampaignFields) -> Response:
 def index(workspace_id: str, query: PageQuery) -> Response:
     session = db_session()
     page = campaigns.list_campaigns(session, workspace_id, limit=query.limit, cursor=query.cursor)
-    counts = campaigns.lead_counts(session, [campaign.id for campaign in page.items])
+    counts = campaigns.lead_counts(session, workspace_id, [c.id for c in page.items])
     return ok([CampaignOut.of(c, counts[c.id]) for c in page.items],
               next_cursor=page.next_cursor)
 
