@@ -10,16 +10,16 @@ from celery import shared_task
 from campaign_analytics.exports import retention
 from campaign_analytics.exports.storage import storage_from_settings
 from campaign_analytics.jobs import sweeper
-from worker.broker import lost_its_messages
+from worker.broker import restarted_empty_at
 
 from .runtime import database, publisher, settings
 
 
 @shared_task(name="maintenance.sweep_jobs", bind=True)
 def sweep_jobs(self: Any) -> dict[str, int]:
-    broker_lost = lost_its_messages(self.app)
+    lost_before = restarted_empty_at(self.app)
     with database().sessions() as session:
-        return asdict(sweeper.sweep(session, publisher(), settings(), broker_lost=broker_lost))
+        return asdict(sweeper.sweep(session, publisher(), settings(), lost_before=lost_before))
 
 
 @shared_task(name="maintenance.expire_exports")

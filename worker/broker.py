@@ -1,11 +1,11 @@
-"""Notices that Redis lost its data (restarted without persistence, flushed, failed over to
-an empty replica): every message of a published job went with it, and waiting
+"""Notices that Redis lost its data (restarted without persistence, or failed over to an
+empty replica): the messages of jobs published before it started went with it, and waiting
 JOB_REDELIVER_AFTER_SECONDS to find out would leave those jobs idle for minutes."""
 
 from __future__ import annotations
 
 import logging
-import time
+from datetime import UTC, datetime, timedelta
 
 from celery import Celery
 
@@ -14,21 +14,24 @@ log = logging.getLogger(__name__)
 EPOCH_KEY = "campaign-analytics:broker-epoch"
 
 
-def lost_its_messages(celery: Celery) -> bool:
-    """True when the marker an earlier sweep left in the broker is gone.
+def restarted_empty_at(celery: Celery) -> datetime | None:
+    """When the broker started, if it has lost the marker an earlier sweep left in it.
 
-    The very first sweep also sees no marker: it then republishes jobs whose messages are
-    in fact still queued, which is harmless (the claim is atomic; extra messages are
-    no-ops). A broker that cannot be reached says False: nothing can be published anyway.
+    A missing marker alone does not tell a restart from a first start on a new database;
+    the start time does: only messages published before it can be gone. None when the
+    marker is there, or the broker cannot be reached (nothing can be published anyway).
     """
     try:
         with celery.connection_for_write() as conn:
             client = conn.default_channel.client
-            created = bool(client.set(EPOCH_KEY, str(time.time()), nx=True))
+            if not client.set(EPOCH_KEY, "1", nx=True):
+                return None
+            seconds, micros = client.time()
+            uptime = int(client.info("server")["uptime_in_seconds"])
     except Exception as exc:
         log.warning("could not check the broker's epoch marker: %s", exc)
-        return False
-    if created:
-        log.warning("the broker has no epoch marker (first start, or it lost its data): "
-                    "republishing every queued job")
-    return created
+        return None
+    started = datetime.fromtimestamp(seconds + micros / 1e6, UTC) - timedelta(seconds=uptime)
+    log.warning("the broker has no epoch marker (it started at %s, or this database is new): "
+                "republishing every queued job published before then", started.isoformat())
+    return started

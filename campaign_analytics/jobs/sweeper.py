@@ -1,8 +1,9 @@
 """Finds jobs that fell between the cracks and puts them back on the broker.
 
 * ``queued`` and never published (the broker was down when the API committed the row),
-  or published long ago and still not started (the message was lost), or published at all
-  when the caller knows the broker lost its data (Redis restarted empty);
+  or published long ago and still not started (the message was lost), or published before
+  ``lost_before``: the caller knows the broker lost every message older (Redis restarted
+  empty);
 * ``processing`` whose lease expired: the worker died. Re-queued until ``job_max_attempts``,
   then failed with ``JOB_ABANDONED`` so a poison job cannot loop for ever. An attempt that
   was still alive at its hard time limit was killed by it: failed at once with
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -45,12 +46,13 @@ class SweepReport:
 
 
 def sweep(
-    session: Session, publisher: Publisher, settings: Settings, *, broker_lost: bool = False
+    session: Session, publisher: Publisher, settings: Settings, *,
+    lost_before: datetime | None = None,
 ) -> SweepReport:
     abandoned = _fail_timed_out(session, settings.task_time_limit_seconds)
     abandoned += _abandon_exhausted(session, settings.job_max_attempts)
     requeued = _requeue_expired(session, settings.job_max_attempts)
-    published = _publish_stale(session, publisher, settings, broker_lost)
+    published = _publish_stale(session, publisher, settings, lost_before)
     published += dispatch.dispatch_waiting(session, publisher, settings)
     if requeued or abandoned or published:
         log.info("sweeper: requeued=%d abandoned=%d published=%d", requeued, abandoned, published)
@@ -118,15 +120,17 @@ def _requeue_expired(session: Session, max_attempts: int) -> int:
 
 
 def _publish_stale(
-    session: Session, publisher: Publisher, settings: Settings, broker_lost: bool
+    session: Session, publisher: Publisher, settings: Settings, lost_before: datetime | None
 ) -> int:
     never_published = and_(
         Job.published_at.is_(None),
         Job.created_at < func.now() - timedelta(seconds=settings.job_republish_after_seconds),
     )
     lost_in_broker = Job.published_at < func.now() - timedelta(
-        seconds=0 if broker_lost else settings.job_redeliver_after_seconds
+        seconds=settings.job_redeliver_after_seconds
     )
+    if lost_before is not None:
+        lost_in_broker = or_(lost_in_broker, Job.published_at < lost_before)
     requeued_now = and_(Job.published_at.is_(None), Job.attempts > 0)
     not_capped = Job.kind != dispatch.EXPORT_KIND  # waiting exports: dispatch_waiting
     stale = list(

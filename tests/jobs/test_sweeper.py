@@ -109,12 +109,14 @@ def test_an_attempt_alive_at_its_hard_time_limit_fails_instead_of_looping(
     assert load(db, crashed).status == "queued"
 
 
-def test_a_broker_that_lost_its_data_gets_every_queued_job_again(
+def test_a_broker_restarted_empty_gets_the_jobs_published_before_it_again(
         db: Database, settings: Settings, tenant: Tenant) -> None:
-    job_id = submit(db, tenant.id)  # published a moment ago: normally left alone
+    before = submit(db, tenant.id)  # published a moment ago: normally left alone
+    set_job(db, before, published_at=_ago(30))
+    after = submit(db, tenant.id)  # published since the restart: still in the broker
     publisher = RecordingPublisher()
     _sweep(db, settings, publisher)
-    assert job_id not in {sent for sent, _ in publisher.sent}
+    assert not {before, after} & {sent for sent, _ in publisher.sent}
     with db.sessions() as session:
-        sweeper.sweep(session, publisher, settings, broker_lost=True)
-    assert (job_id, "maintenance") in publisher.sent
+        sweeper.sweep(session, publisher, settings, lost_before=_ago(10))
+    assert {sent for sent, _ in publisher.sent} & {before, after} == {before}
