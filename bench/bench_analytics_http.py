@@ -30,7 +30,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,7 +46,10 @@ from _common import (
     say,
     scratch_database,
     sigterm_as_exit,
+    start_gunicorn,
+    stop_gunicorn,
     timed,
+    wait_ready,
 )
 
 from campaign_analytics.analytics.refresh import RefreshMode, refresh
@@ -55,8 +57,6 @@ from campaign_analytics.db import Database
 from campaign_analytics.generator import generate_dataset
 from campaign_analytics.workspaces import create_workspace
 
-ROOT = Path(__file__).resolve().parent.parent
-GUNICORN = Path(sys.executable).parent / "gunicorn"
 # wrk's done() hook: one JSON line with the figures we need.
 WRK_SCRIPT = """
 done = function(summary, latency, requests)
@@ -119,49 +119,6 @@ def prepare(db: Database, url: str, events: int, seed: int) -> tuple[str, str, s
     return ws, key, campaign
 
 
-def start_gunicorn(url: str, redis_url: str, port: int, workers: int, threads: int,
-                   log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": redis_url, "LOG_LEVEL": "WARNING",
-           "WEB_CONCURRENCY": str(workers), "APP_ENV": "development",
-           "RATE_LIMITS_ENABLED": "false"}
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    command = [str(GUNICORN), "webapi:create_app()", "-b", f"127.0.0.1:{port}",
-               "-w", str(workers), "--timeout", "120"]
-    if threads > 1:
-        command += ["--worker-class", "gthread", "--threads", str(threads)]
-    with log.open("wb") as out:
-        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def stop_gunicorn(server: subprocess.Popen[bytes]) -> None:
-    """TERM gunicorn's own process group, then KILL after 15 s."""
-    if server.poll() is not None:
-        return
-    try:
-        os.killpg(server.pid, 15)
-        server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, 9)
-        server.wait(timeout=5)
-    except ProcessLookupError:
-        pass
-
-
-def wait_ready(base: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"gunicorn exited: {log.read_text()[-2000:]}")
-        try:
-            if requests.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"gunicorn not ready: {log.read_text()[-2000:]}")
-
-
 def run_wrk(name: str, url: str, headers: dict[str, str], script: Path, connections: int,
             duration: int) -> Result:
     command = ["wrk", "-t", "2", "-c", str(connections), "-d", f"{duration}s",
@@ -214,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             db.engine.dispose()
         port = free_port()
-        server = start_gunicorn(url, args.redis_url, port, args.workers, args.threads, log)
+        server = start_gunicorn(url, args.redis_url, port, args.workers, args.threads, log,
+                                RATE_LIMITS_ENABLED="false")
         try:
             base = f"http://127.0.0.1:{port}"
             wait_ready(base, server, log)
