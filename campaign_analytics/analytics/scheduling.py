@@ -4,9 +4,9 @@ Every request goes through ``request_refresh``, so a tick joins a refresh of the
 mode still queued for the workspace instead of adding a second one.
 
 Beat runs once (its PostgreSQL lock, worker/beat.py). Should a second beat fire the
-nightly full refresh anyway, it finds tonight's full refresh already requested and leaves the workspace alone:
-the check and the request happen under the lock ``request_refresh`` takes, so two ticks
-at once cannot both miss each other's job.
+nightly full refresh anyway, it finds tonight's full refresh already requested and leaves
+the workspace alone: the check and the request happen under the lock ``request_refresh``
+takes, so two ticks at once cannot both miss each other's job.
 """
 
 from __future__ import annotations
