@@ -94,6 +94,10 @@ class Settings(BaseSettings):
             )
         if self.task_soft_time_limit_seconds >= self.task_time_limit_seconds:
             raise ValueError("TASK_SOFT_TIME_LIMIT_SECONDS must be below TASK_TIME_LIMIT_SECONDS")
+        if 2 * self.job_lease_seconds > self.task_time_limit_seconds:
+            # The sweeper tells a kill at the hard limit from a crash by the lease outliving
+            # the limit; a lease that long would turn ordinary crashes into time-outs.
+            raise ValueError("JOB_LEASE_SECONDS must be at most half TASK_TIME_LIMIT_SECONDS")
         longest_hold = self.task_time_limit_seconds + self.retry_backoff_max_seconds
         if self.broker_visibility_timeout_seconds <= longest_hold:
             raise ValueError(

@@ -10,7 +10,7 @@ from celery import shared_task
 from campaign_analytics.exports import retention
 from campaign_analytics.exports.storage import storage_from_settings
 from campaign_analytics.jobs import sweeper
-from worker.broker import restarted_empty_at
+from worker.broker import mark_swept, restarted_empty_at
 
 from .runtime import database, publisher, settings
 
@@ -19,7 +19,10 @@ from .runtime import database, publisher, settings
 def sweep_jobs(self: Any) -> dict[str, int]:
     lost_before = restarted_empty_at(self.app)
     with database().sessions() as session:
-        return asdict(sweeper.sweep(session, publisher(), settings(), lost_before=lost_before))
+        report = sweeper.sweep(session, publisher(), settings(), lost_before=lost_before)
+    if lost_before is not None and report.complete:
+        mark_swept(self.app)
+    return asdict(report)
 
 
 @shared_task(name="maintenance.expire_exports")

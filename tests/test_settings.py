@@ -29,6 +29,14 @@ def test_soft_limit_must_precede_the_hard_limit() -> None:
         Settings(task_soft_time_limit_seconds=100, task_time_limit_seconds=100)
 
 
+def test_the_lease_must_be_short_beside_the_hard_limit() -> None:
+    """Else the sweeper would take every crash for a kill at the hard limit."""
+    with pytest.raises(ValidationError, match="JOB_LEASE_SECONDS"):
+        Settings(job_lease_seconds=31, task_time_limit_seconds=60,
+                 task_soft_time_limit_seconds=50)
+    Settings(job_lease_seconds=30, task_time_limit_seconds=60, task_soft_time_limit_seconds=50)
+
+
 def test_sweeper_must_not_republish_jobs_waiting_for_their_retry() -> None:
     with pytest.raises(ValidationError, match="REDELIVER"):
         Settings(job_redeliver_after_seconds=100, retry_backoff_max_seconds=300)

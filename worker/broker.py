@@ -15,16 +15,17 @@ EPOCH_KEY = "campaign-analytics:broker-epoch"
 
 
 def restarted_empty_at(celery: Celery) -> datetime | None:
-    """When the broker started, if it has lost the marker an earlier sweep left in it.
+    """When the broker started, if it has lost the marker a complete sweep left in it.
 
     A missing marker alone does not tell a restart from a first start on a new database;
     the start time does: only messages published before it can be gone. None when the
     marker is there, or the broker cannot be reached (nothing can be published anyway).
+    The marker is written back by ``mark_swept`` only once a sweep republished them all.
     """
     try:
         with celery.connection_for_write() as conn:
             client = conn.default_channel.client
-            if not client.set(EPOCH_KEY, "1", nx=True):
+            if client.exists(EPOCH_KEY):
                 return None
             seconds, micros = client.time()
             uptime = int(client.info("server")["uptime_in_seconds"])
@@ -35,3 +36,9 @@ def restarted_empty_at(celery: Celery) -> datetime | None:
     log.warning("the broker has no epoch marker (it started at %s, or this database is new): "
                 "republishing every queued job published before then", started.isoformat())
     return started
+
+
+def mark_swept(celery: Celery) -> None:
+    """Every job the broker lost has been published again: stop looking."""
+    with celery.connection_for_write() as conn:
+        conn.default_channel.client.set(EPOCH_KEY, "1")

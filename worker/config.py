@@ -10,6 +10,7 @@ from kombu import Queue as KombuQueue
 from campaign_analytics.jobs.kinds import Queue
 from campaign_analytics.settings import Settings
 
+from .beat import schedule_file
 from .schedule import beat_schedule
 
 TASK_MODULES = ["tasks.jobs", "tasks.maintenance", "tasks.analytics"]
@@ -50,8 +51,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "include": TASK_MODULES,
         "beat_schedule": beat_schedule(settings),
         # One beat at a time: the sender holds an advisory lock in PostgreSQL; others stand
-        # by (worker/beat.py). Its run times persist in DATA_DIR, so a restart catches up.
+        # by (worker/beat.py). Run times persist in DATA_DIR, so a restart catches up.
         "beat_scheduler": "worker.beat:SingleBeatScheduler",
-        "beat_schedule_filename": str(settings.data_dir / "beat-schedule"),
+        "beat_schedule_filename": schedule_file(settings.data_dir),
         "beat_max_loop_interval": max(1, int(settings.sweeper_interval_seconds)),
     }

@@ -24,7 +24,7 @@ import psycopg
 from ..db import is_unavailable
 from ..jobs import store
 from ..jobs.context import JobContext
-from ..jobs.errors import JobCanceled, JobFailure
+from ..jobs.errors import JobCanceled, JobFailure, JobHandedBack
 from ..models.vocabulary import JobStatus
 from ..settings import get_settings
 from .queries import performance_row_total, performance_rows, select_query
@@ -61,8 +61,10 @@ def export(ctx: JobContext, storage: Storage) -> dict[str, Any]:
             sink, finish = compressed(out, params.compression)
             rows = SOURCES[params.export_type](ctx, workspace_id, params, sink, progress)
             finish()
-            # The last ownership check before the file appears under its key.
-            progress.update(rows, force=True)
+            # The last ownership check before the file appears under its key. A worker that
+            # is shutting down still lets a finished file through: the job is still ours.
+            with contextlib.suppress(JobHandedBack):
+                progress.update(rows, force=True)
     except (JobCanceled, JobFailure):
         raise
     except Exception as exc:

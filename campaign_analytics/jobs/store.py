@@ -145,7 +145,9 @@ def hand_back(session: Session, job_id: str, attempt: int, *, refund: bool) -> b
     ``refund`` gives the attempt back (a deploy is not the job's fault, so it must not use
     up ``job_max_attempts``). Only safe once the attempt can write nothing more (its handler
     returned, its heartbeat thread ended), as the next claim reuses the number.
-    ``published_at`` is set: the caller publishes at once, the sweeper only if that is lost.
+    The caller publishes it at once; ``published_at`` stays empty so that, should that
+    publish fail, the next sweep (or export dispatch) publishes it instead of waiting
+    ``JOB_REDELIVER_AFTER_SECONDS``. A second message is a harmless no-op claim.
     """
     released = session.execute(
         update(Job)
@@ -153,7 +155,7 @@ def hand_back(session: Session, job_id: str, attempt: int, *, refund: bool) -> b
         .values(
             status=JobStatus.QUEUED, attempts=Job.attempts - (1 if refund else 0),
             lease_expires_at=None, claimed_by=None, claimed_at=None,
-            release_requested_at=None, published_at=func.now(),
+            release_requested_at=None, published_at=None,
         )
         .returning(Job.id)
     ).one_or_none()

@@ -43,6 +43,7 @@ class SweepReport:
     requeued: int
     abandoned: int
     published: int
+    complete: bool  # every job due for publishing was published (none left for later)
 
 
 def sweep(
@@ -52,11 +53,11 @@ def sweep(
     abandoned = _fail_timed_out(session, settings.task_time_limit_seconds)
     abandoned += _abandon_exhausted(session, settings.job_max_attempts)
     requeued = _requeue_expired(session, settings.job_max_attempts)
-    published = _publish_stale(session, publisher, settings, lost_before)
+    published, complete = _publish_stale(session, publisher, settings, lost_before)
     published += dispatch.dispatch_waiting(session, publisher, settings)
     if requeued or abandoned or published:
         log.info("sweeper: requeued=%d abandoned=%d published=%d", requeued, abandoned, published)
-    return SweepReport(requeued, abandoned, published)
+    return SweepReport(requeued, abandoned, published, complete)
 
 
 def _expired_lease() -> object:
@@ -121,7 +122,8 @@ def _requeue_expired(session: Session, max_attempts: int) -> int:
 
 def _publish_stale(
     session: Session, publisher: Publisher, settings: Settings, lost_before: datetime | None
-) -> int:
+) -> tuple[int, bool]:
+    """(published, whether that was all of them)."""
     never_published = and_(
         Job.published_at.is_(None),
         Job.created_at < func.now() - timedelta(seconds=settings.job_republish_after_seconds),
@@ -150,4 +152,4 @@ def _publish_stale(
         job.published_at = func.now()
         published += 1
     session.commit()
-    return published
+    return published, published == len(stale) < BATCH

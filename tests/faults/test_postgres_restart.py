@@ -92,7 +92,7 @@ def test_the_api_answers_503_while_postgres_is_away_and_jobs_finish_afterwards(
     tenant = Tenant(create_app(settings).test_client(), workspace.id, key)
     env = {**process_env, "DATABASE_URL": url, "REDIS_URL": own_broker.url}
     worker = celery_processes("worker", env)
-    celery_processes("beat", env)
+    beat = celery_processes("beat", env)
 
     def submit(steps: int) -> str:
         response = tenant.post("/jobs/diagnostics", json={"steps": steps, "step_seconds": 0.5})
@@ -115,6 +115,7 @@ def test_the_api_answers_503_while_postgres_is_away_and_jobs_finish_afterwards(
     assert ready.status_code == 503
     assert ready.get_json()["error"]["details"]["database"] == "unreachable"
 
+    before_restart = len(beat.log())
     assert own_postgres.start() == url
     after = submit(steps=1)
     everything = [running, waiting, after]
@@ -123,4 +124,8 @@ def test_the_api_answers_503_while_postgres_is_away_and_jobs_finish_afterwards(
     completions = re.findall(r"job (\S+) \(diagnostic\) completed", worker.log())
     assert sorted(completions) == sorted(everything), "a job ran twice, or not at all"
     assert tenant.get("/campaigns").status_code == 200
+    since = beat.log()[before_restart:]
+    wait_until(lambda: "due task sweep-jobs" in beat.log()[before_restart:], 30,
+               f"beat never swept again after the restart:\n{since}")
+    assert "holding the beat lock" in beat.log()[before_restart:]  # lost, then taken back
     db.engine.dispose()

@@ -69,7 +69,7 @@ def test_a_worker_killed_mid_refresh_leaves_the_old_rollups_then_the_rerun_match
     wait_until(lambda: load(db, job_id).status == "completed", 90,
                f"the refresh was not completed after the kill:\n{replacement.log()}")
     done = load(db, job_id)
-    assert done.attempts == 2 and done.result["mode"] == "full"
+    assert done.attempts >= 2 and done.result["mode"] == "full"
     assert replacement.log().count(f"job {job_id} (refresh) completed") == 1
     after = rollups(db, world.tenant.id)
     assert after != before

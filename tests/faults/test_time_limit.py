@@ -17,7 +17,8 @@ from tests.jobs.helpers import load, wait_until
 
 pytestmark = pytest.mark.slow
 
-LIMITS = {"TASK_SOFT_TIME_LIMIT_SECONDS": "2", "TASK_TIME_LIMIT_SECONDS": "4"}
+LIMITS = {"TASK_SOFT_TIME_LIMIT_SECONDS": "2", "TASK_TIME_LIMIT_SECONDS": "4",
+          "JOB_LEASE_SECONDS": "2"}
 
 
 def long_job(tenant: Tenant) -> str:
