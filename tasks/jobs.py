@@ -16,10 +16,8 @@ from sqlalchemy.exc import DBAPIError
 
 from campaign_analytics.db import is_unavailable
 from campaign_analytics.exports import dispatch
-from campaign_analytics.exports.spec import ExportParams
 from campaign_analytics.jobs import runner
 from campaign_analytics.logs.context import log_context
-from campaign_analytics.models import Job
 from worker import metrics
 
 from .runtime import database, publisher, settings
@@ -46,24 +44,13 @@ def run_job(self: Any, job_id: str) -> str:
             raise self.retry(exc=exc, countdown=delay,
                              max_retries=config.job_max_attempts) from exc
         metrics.record_run(outcome.kind, outcome.status, time.monotonic() - started)
-        if outcome.kind == dispatch.EXPORT_KIND and outcome.result is not None:
-            _record_export(job_id, outcome.result)
-        _next_export(job_id)
+        if outcome.kind == dispatch.EXPORT_KIND:
+            if outcome.result is not None:
+                metrics.record_export(outcome.result)
+            _next_export(job_id)
     if outcome.retry_in is not None:
         raise self.retry(countdown=outcome.retry_in, max_retries=None)
     return outcome.status
-
-
-def _record_export(job_id: str, result: dict[str, Any]) -> None:
-    """Count a completed export's bytes and rows under its type and format (from the row's
-    params). Best effort: metrics never fail a finished job."""
-    try:
-        with database().sessions() as session:
-            job = session.get(Job, job_id)
-            if job is not None:
-                metrics.record_export(ExportParams.from_params(job.params), result)
-    except Exception as exc:
-        logger.warning("could not count the export %s in the metrics: %s", job_id, exc)
 
 
 def _next_export(job_id: str) -> None:

@@ -17,7 +17,6 @@ from typing import Any
 from celery.signals import worker_init
 from prometheus_client import CollectorRegistry, Counter, Histogram, multiprocess, start_http_server
 
-from campaign_analytics.exports.spec import ExportParams
 from campaign_analytics.settings import Settings
 
 # Jobs last from milliseconds (a skipped duplicate) to the hour of the hard time limit.
@@ -49,9 +48,9 @@ def record_run(kind: str | None, outcome: str, seconds: float) -> None:
     JOB_DURATION.labels(*labels).observe(seconds)
 
 
-def record_export(params: ExportParams, result: Mapping[str, Any]) -> None:
-    """A completed export's file, from the handler's result (``file_size``, ``row_count``)."""
-    labels = (params.export_type.value, params.format.value, params.compression.value)
+def record_export(result: Mapping[str, Any]) -> None:
+    """A completed export's file, from the export handler's result."""
+    labels = (result["export_type"], result["format"], result["compression"])
     EXPORT_BYTES.labels(*labels).inc(result["file_size"])
     EXPORT_ROWS.labels(*labels).inc(result["row_count"])
 

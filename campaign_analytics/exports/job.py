@@ -78,7 +78,9 @@ def export(ctx: JobContext, storage: Storage) -> dict[str, Any]:
             storage.delete(key)
         raise JobCanceled(ctx.job_id)
     return {"file_key": key, "file_name": file_name, "content_type": params.content_type(),
-            "file_size": out.size, "sha256": out.sha256, "row_count": rows}
+            "file_size": out.size, "sha256": out.sha256, "row_count": rows,
+            "export_type": params.export_type.value, "format": params.format.value,
+            "compression": params.compression.value}
 
 
 def load_params(ctx: JobContext) -> ExportParams:
