@@ -21,11 +21,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, Self
 
 import psutil
 import psycopg
@@ -102,7 +102,36 @@ def rss_mb(pid: int) -> float:
         return 0.0
 
 
-class PeakRss:
+class Sampler:
+    """Calls ``sample`` every ``interval`` seconds in a background thread while its ``with``
+    block runs, and once at each end."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.started = time.monotonic()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=type(self).__name__, daemon=True)
+
+    def sample(self) -> None:
+        raise NotImplementedError
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.sample()
+
+    def __enter__(self) -> Self:
+        self.started = time.monotonic()
+        self.sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sample()
+
+
+class PeakRss(Sampler):
     """Samples RSS in a background thread while a phase runs; keeps the peaks.
 
     ``groups`` maps a label to a function returning the pids to sample (called at each
@@ -111,13 +140,11 @@ class PeakRss:
     """
 
     def __init__(self, groups: dict[str, Callable[[], list[int]]], interval: float = 0.05):
+        super().__init__(interval)
         self.groups = groups
-        self.interval = interval
         self.peak_one = dict.fromkeys(groups, 0.0)
         self.peak_sum = dict.fromkeys(groups, 0.0)
         self.start_sum: dict[str, float] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="peak-rss", daemon=True)
 
     def sample(self) -> None:
         for label, pids in self.groups.items():
@@ -130,20 +157,6 @@ class PeakRss:
     def growth(self, label: str) -> float:
         """How far the group's summed RSS rose above its first sample, in MB."""
         return self.peak_sum[label] - self.start_sum.get(label, 0.0)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.sample()
-
-    def __enter__(self) -> PeakRss:
-        self.sample()
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.sample()
 
 
 def self_pid() -> list[int]:
@@ -302,22 +315,17 @@ class RssSample:
         return max(self.rss.get(label, {}).values(), default=0.0)
 
 
-@dataclass
-class RssSeries:
+class RssSeries(Sampler):
     """Samples every group's processes every ``interval`` seconds in a background thread and
     keeps every sample, so memory can be shown over time and not only at its peak.
 
     ``groups`` maps a label to a function returning the pids to sample, called at each sample
     (pool children come and go)."""
 
-    groups: dict[str, Callable[[], list[int]]]
-    interval: float = 1.0
-    samples: list[RssSample] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self._stop = threading.Event()
-        self.started = time.monotonic()
-        self._thread = threading.Thread(target=self._run, name="rss-series", daemon=True)
+    def __init__(self, groups: dict[str, Callable[[], list[int]]], interval: float = 1.0):
+        super().__init__(interval)
+        self.groups = groups
+        self.samples: list[RssSample] = []
 
     def sample(self) -> None:
         rss = {label: {pid: rss_mb(pid) for pid in pids()} for label, pids in self.groups.items()}
@@ -330,10 +338,6 @@ class RssSeries:
         """(min, median, max) of the group's summed RSS over the samples, in MB."""
         values = self.totals(label) or [0.0]
         return min(values), statistics.median(values), max(values)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.sample()
 
     def __enter__(self) -> RssSeries:
         self.started = time.monotonic()

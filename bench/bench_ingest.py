@@ -55,6 +55,7 @@ from _common import (
     self_pid,
     sigterm_as_exit,
     timed,
+    wait_ready,
 )
 from sqlalchemy import text
 
@@ -440,20 +441,6 @@ def _stop_gunicorn(server: Any) -> None:
         pass
 
 
-def _wait_ready(base: str, server: Any, log: Path, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"gunicorn exited: {log.read_text()[-2000:]}")
-        try:
-            if requests.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"gunicorn not ready after {seconds:.0f} s: {log.read_text()[-2000:]}")
-
-
 def run_http(url: str, fx: Fixture, jsonl: Path, baseline: Row, *, redis_url: str,
              workers: int, clients: int, batch: int, log: Path) -> tuple[Row, Row]:
     """POST the file's events in batches from ``clients`` threads to a gunicorn."""
@@ -461,7 +448,7 @@ def run_http(url: str, fx: Fixture, jsonl: Path, baseline: Row, *, redis_url: st
     server = _start_gunicorn(url, redis_url, port, workers, log)
     try:
         base = f"http://127.0.0.1:{port}"
-        _wait_ready(base, server, log)
+        wait_ready(base, server, log)
         for _ in range(2 * workers):  # every worker imports and connects before the clock
             requests.get(f"{base}/readyz", timeout=5)
         checkpoint(url)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -68,40 +69,29 @@ def _fail_timed_out(session: Session, time_limit_seconds: int) -> int:
     """Attempts whose lease outlived their hard time limit: still heartbeating when Celery
     killed them at the limit. (A crash earlier than one lease before the limit does not
     qualify; it is retried as usual.)"""
-    rows = session.execute(
-        update(Job)
-        .where(_expired_lease(),
-               Job.lease_expires_at >= Job.claimed_at + timedelta(seconds=time_limit_seconds))
-        .values(
-            status=JobStatus.FAILED,
-            error_code="TIME_LIMIT_EXCEEDED",
-            error_message=(
-                f"The job ran past the hard time limit of {time_limit_seconds} seconds and "
-                "was stopped; it will not be retried"
-            ),
-            finished_at=func.now(),
-            lease_expires_at=None,
-        )
-        .returning(Job.id)
-    ).all()
-    session.commit()
-    return len(rows)
+    killed = Job.lease_expires_at >= Job.claimed_at + timedelta(seconds=time_limit_seconds)
+    return _fail_expired(
+        session, killed, "TIME_LIMIT_EXCEEDED",
+        f"The job ran past the hard time limit of {time_limit_seconds} seconds and was "
+        "stopped; it will not be retried",
+    )
 
 
 def _abandon_exhausted(session: Session, max_attempts: int) -> int:
+    return _fail_expired(
+        session, Job.attempts >= max_attempts, "JOB_ABANDONED",
+        f"The job stopped responding {max_attempts} times (its worker died or exceeded the "
+        "time limit); it will not be retried",
+    )
+
+
+def _fail_expired(session: Session, condition: Any, code: str, message: str) -> int:
+    """Fail every job whose lease expired and that meets ``condition``."""
     rows = session.execute(
         update(Job)
-        .where(_expired_lease(), Job.attempts >= max_attempts)
-        .values(
-            status=JobStatus.FAILED,
-            error_code="JOB_ABANDONED",
-            error_message=(
-                f"The job stopped responding {max_attempts} times (its worker died or "
-                "exceeded the time limit); it will not be retried"
-            ),
-            finished_at=func.now(),
-            lease_expires_at=None,
-        )
+        .where(_expired_lease(), condition)
+        .values(status=JobStatus.FAILED, error_code=code, error_message=message,
+                finished_at=func.now(), lease_expires_at=None)
         .returning(Job.id)
     ).all()
     session.commit()
