@@ -338,14 +338,3 @@ class RssSeries(Sampler):
         """(min, median, max) of the group's summed RSS over the samples, in MB."""
         values = self.totals(label) or [0.0]
         return min(values), statistics.median(values), max(values)
-
-    def __enter__(self) -> RssSeries:
-        self.started = time.monotonic()
-        self.sample()
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.sample()
