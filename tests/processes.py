@@ -15,7 +15,7 @@ from pathlib import Path
 from campaign_analytics.jobs.kinds import Queue
 
 BIN = Path(sys.executable).parent
-READY_MARKERS = {"worker": "ready.", "beat": "beat: Starting..."}
+READY_MARKERS = {"worker": "ready.", "beat": "beat: Starting...", "flower": "Visit me at"}
 
 
 @dataclass
@@ -33,8 +33,10 @@ class CeleryProcess:
                 "worker", "-Q", ",".join(q.value for q in Queue), "-c", "1",
                 "-n", f"{name}@%h", "--without-mingle", "--without-gossip",
             ]
-        else:
+        elif role == "beat":
             args = ["beat", "-s", str(workdir / f"{name}-schedule")]
+        else:  # flower: port, address and auth from FLOWER_* in env
+            args = ["flower"]
         with log_path.open("wb") as log:
             popen = subprocess.Popen(
                 [str(BIN / "celery"), "-A", app, *args, "--loglevel", "INFO"],
