@@ -189,6 +189,12 @@ def test_up_runs_the_stack_from_a_fresh_clone_and_stops_it_all(workdir: Path) ->
             headers={"Authorization": f"Bearer {workspace['api_key']}"}, timeout=5,
         )
         assert jobs.status_code == 200, jobs.text
+        # The stack's beat took the beat lock on the embedded PostgreSQL and sweeps.
+        deadline = time.monotonic() + 60
+        while not ("holding the beat lock" in up.output() and "due task sweep-jobs" in up.output()):
+            assert time.monotonic() < deadline, "beat never took its lock and swept"
+            time.sleep(0.5)
+        assert list((clone / "var").glob("beat-schedule-*"))
 
         recorded = stack_processes(up, clone)
         commands = " ".join(" ".join(p.cmdline()) for p in recorded)
