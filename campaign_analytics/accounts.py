@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from pydantic import BaseModel, ConfigDict, EmailStr, IPvAnyAddress
+from pydantic import BaseModel, ConfigDict, EmailStr
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .errors import AccountAlreadyExists, AccountNotFound
+from .fields import IpAddress
 from .ids import new_id
 from .models import SendingAccount
 from .pagination import DEFAULT_LIMIT, Page, paginate
@@ -19,14 +20,14 @@ class AccountFields(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     email: EmailStr
-    ip_address: IPvAnyAddress | None = None
+    ip_address: IpAddress | None = None
     blacklisted: bool = False
 
 
 class AccountChanges(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    ip_address: IPvAnyAddress | None = None
+    ip_address: IpAddress | None = None
     blacklisted: bool | None = None
 
 

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, BaseModel, Field, HttpUrl, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    HttpUrl,
+    IPvAnyAddress,
+    model_validator,
+)
 
 
 def no_nul(value: str) -> str:
@@ -19,7 +27,15 @@ def _check_url(url: str) -> str:
     return url
 
 
+def _written_address(value: Any) -> Any:
+    """An address is text: IPvAnyAddress alone would also read 3232235777 as 192.168.1.1."""
+    if not isinstance(value, str):
+        raise ValueError("must be an IPv4 or IPv6 address written as text")
+    return value
+
+
 Text = Annotated[str, AfterValidator(no_nul)]
+IpAddress = Annotated[IPvAnyAddress, BeforeValidator(_written_address)]
 Score = Annotated[float, Field(ge=0, le=1)]
 Url = Annotated[str, Field(max_length=2048), AfterValidator(no_nul), AfterValidator(_check_url)]
 

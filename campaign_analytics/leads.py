@@ -45,7 +45,8 @@ MAX_BULK = 10_000
 
 Title = Annotated[Text, Field(max_length=500)]
 Source = Annotated[Text, Field(max_length=100)]
-AccountId = Annotated[Text, Field(max_length=40)]
+# Empty would name no account, yet pass every "is there one?" test on its way to the FK.
+AccountId = Annotated[Text, Field(min_length=1, max_length=40)]
 
 
 class LeadDetails(BaseModel):

@@ -1,14 +1,14 @@
 """Request validation and the OpenAPI 3.1 document, from the same pydantic models.
 
-``@operation`` parses a view's JSON body and query string into its models (any problem →
-``VALIDATION_ERROR`` with per-field details) and records what the document needs. The
-document is assembled from Flask's URL map, so a route cannot exist undocumented.
+``@operation`` checks a view's path ids and parses its JSON body, query string and headers
+into its models (any problem → ``VALIDATION_ERROR`` with per-field details), and records
+what the document needs. The document is assembled from Flask's URL map, so a route cannot
+exist undocumented.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,11 +17,15 @@ from typing import Any, TypeVar
 from flask import Flask, request
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
+from pydantic_core import from_json
+
+from campaign_analytics.fields import no_nul
 
 from .errors import ApiError
 from .limits import RateLimit
 
 F = TypeVar("F", bound=Callable[..., Any])
+M = TypeVar("M", bound=BaseModel)
 
 REF_TEMPLATE = "#/components/schemas/{model}"
 
@@ -33,6 +37,8 @@ class Operation:
     status: int = 200
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
+    # Request headers, each field named by its alias (e.g. "Idempotency-Key").
+    headers: type[BaseModel] | None = None
     tags: tuple[str, ...] = ()
     errors: tuple[str, ...] = ()
     paginated: bool = False
@@ -52,20 +58,49 @@ def validation_details(exc: ValidationError) -> dict[str, list[str]]:
     return details
 
 
-def _json_body() -> Any:
+def _json_body() -> bytes:
+    """The raw body, once it is known to be JSON: models validate the text itself."""
     if not request.is_json:
         raise ApiError(
             "INVALID_JSON", "The request body must be JSON (Content-Type: application/json)", 400
         )
+    raw = request.get_data(cache=True) or b"null"
     try:
-        return json.loads(request.get_data(cache=True) or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
+        from_json(raw)  # the parser the models use: both agree on what is JSON
+    except ValueError as exc:
         raise ApiError("INVALID_JSON", f"The request body is not valid JSON: {exc}", 400) from exc
+    return raw
 
 
-def _parse(model: type[BaseModel], data: Any, what: str) -> BaseModel:
+def parse_json(model: type[M], raw: str | bytes) -> M:
+    """Validate JSON text as the document describes it: a value must already have its JSON
+    type (``0`` is not ``false``, ``"3"`` is not ``3``, ``false`` is not ``0.0``); only
+    strings become what JSON has no type for (enums, dates)."""
+    return model.model_validate_json(raw, strict=True)
+
+
+def _check_path(values: dict[str, Any]) -> None:
+    """Path ids are looked up as text, which PostgreSQL cannot hold NUL in: an id with one is
+    refused as a field error here, not left to fail in the database."""
+    details: dict[str, list[str]] = {}
+    for name, value in values.items():
+        try:
+            no_nul(value)
+        except ValueError as exc:
+            details[name] = [str(exc)]
+    if details:
+        raise ApiError("VALIDATION_ERROR", "Invalid path parameters", 400, details)
+
+
+def _named_headers(model: type[BaseModel]) -> dict[str, str]:
+    """The request headers a model names, whatever case the client spelt them in."""
+    names = [field.alias or name for name, field in model.model_fields.items()]
+    return {name: request.headers[name] for name in names if name in request.headers}
+
+
+def _parse(what: str, validate: Callable[[], BaseModel]) -> BaseModel:
     try:
-        return model.model_validate(data)
+        return validate()
     except ValidationError as exc:
         raise ApiError(
             "VALIDATION_ERROR", f"Invalid {what}", 400, validation_details(exc)
@@ -78,10 +113,17 @@ def operation(summary: str, **options: Any) -> Callable[[F], F]:
     def decorate(view: F) -> F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            if spec.body is not None:
-                kwargs["body"] = _parse(spec.body, _json_body(), "request body")
-            if spec.query is not None:
-                kwargs["query"] = _parse(spec.query, request.args.to_dict(), "query parameters")
+            _check_path(kwargs)
+            body, query, headers = spec.body, spec.query, spec.headers
+            if body is not None:
+                raw = _json_body()
+                kwargs["body"] = _parse("request body", lambda: parse_json(body, raw))
+            if query is not None:
+                kwargs["query"] = _parse("query parameters",
+                                         lambda: query.model_validate(request.args.to_dict()))
+            if headers is not None:
+                kwargs["headers"] = _parse(
+                    "headers", lambda: headers.model_validate(_named_headers(headers)))
             return view(*args, **kwargs)
 
         wrapper.operation = spec  # type: ignore[attr-defined]
@@ -164,16 +206,29 @@ def _parameters(path: str, spec: Operation, schemas: dict[str, Any]) -> list[dic
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
         for name in re.findall(r"{([^}]+)}", path)
     ]
-    if spec.query is not None:
-        query_schema = spec.query.model_json_schema(ref_template=REF_TEMPLATE)
-        schemas.update(query_schema.pop("$defs", {}))
-        required = set(query_schema.get("required", []))
-        for name, prop in query_schema.get("properties", {}).items():
+    for location, model in (("query", spec.query), ("header", spec.headers)):
+        if model is None:
+            continue
+        model_schema = model.model_json_schema(ref_template=REF_TEMPLATE)
+        schemas.update(model_schema.pop("$defs", {}))
+        required = set(model_schema.get("required", []))
+        for name, prop in model_schema.get("properties", {}).items():
             params.append({
-                "name": name, "in": "query", "required": name in required,
-                "description": prop.get("description", ""), "schema": prop,
+                "name": name, "in": location, "required": name in required,
+                "description": prop.get("description", ""), "schema": _without_null(prop),
             })
     return params
+
+
+def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """A query string or header has no null: an optional parameter is one that may be left
+    out (``required: false``), so ``X | None`` is documented as ``X``."""
+    branches = [branch for branch in schema.get("anyOf", []) if branch != {"type": "null"}]
+    if len(branches) != 1 or len(branches) == len(schema["anyOf"]):
+        return schema
+    rest = {key: value for key, value in schema.items() if key not in ("anyOf", "default")}
+    default = {"default": schema["default"]} if schema.get("default") is not None else {}
+    return {**rest, **branches[0], **default}
 
 
 def build_document(app: Flask, *, title: str, version: str) -> dict[str, Any]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .windows import DayOrInstant, PeriodName
+
 
 def distinct(values: list[str] | None) -> list[str] | None:
     """A pydantic after-validator: every value once (a repeat is a mistake, not a no-op)."""
@@ -22,10 +24,10 @@ class WindowBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    time_range: str | None = Field(
+    time_range: PeriodName | None = Field(
         None, description="7d, 14d, 30d (default), 90d, or custom with startDate and endDate",
         examples=["30d"])
-    start_date: str | None = Field(None, alias="startDate", examples=["2026-11-01"])
-    end_date: str | None = Field(None, alias="endDate", examples=["2026-11-30"])
+    start_date: DayOrInstant | None = Field(None, alias="startDate", examples=["2026-11-01"])
+    end_date: DayOrInstant | None = Field(None, alias="endDate", examples=["2026-11-30"])
     timezone: str | None = Field(
         None, description="IANA time zone of local days; default the workspace's")

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..errors import CampaignNotFound
+from ..fields import Text
 from ..models import Campaign, CampaignBucket
 from . import rates
 from .bodies import WindowBody, distinct
@@ -42,7 +43,7 @@ RateName = Annotated[str, AfterValidator(_known_rate),
 class CompareRequest(WindowBody):
     """The body of POST /analytics/compare; the time range reads like an export's."""
 
-    campaign_ids: Annotated[list[str], Field(min_length=MIN_CAMPAIGNS, max_length=MAX_CAMPAIGNS),
+    campaign_ids: Annotated[list[Text], Field(min_length=MIN_CAMPAIGNS, max_length=MAX_CAMPAIGNS),
                             AfterValidator(distinct)]
     metrics: Annotated[list[RateName], Field(min_length=1), AfterValidator(distinct)] = Field(
         default_factory=lambda: list(rates.RATES),

@@ -9,7 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from typing import Annotated
 from zoneinfo import ZoneInfo
+
+from pydantic import WithJsonSchema
 
 from ..errors import InvalidTimeRange
 from ..workspaces import validate_timezone
@@ -19,6 +22,17 @@ MAX_SPAN_DAYS = 366
 PERIOD_DAYS = {"7d": 7, "14d": 14, "30d": 30, "90d": 90}
 CUSTOM = "custom"
 DEFAULT_PERIOD = "30d"
+# The days a custom range may name: wide enough for any campaign, narrow enough that every
+# computation on a window (the day after its end, month buckets, the same instant in any
+# zone) stays within the years 1-9999 that dates can hold.
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(9998, 12, 31)
+# What a request may name, for the OpenAPI document; resolve_window still answers any other
+# value with INVALID_TIME_RANGE (SPEC §4), not a generic validation error.
+PeriodName = Annotated[str, WithJsonSchema({"type": "string", "enum": [*PERIOD_DAYS, CUSTOM]})]
+# startDate / endDate: a date (a whole local day) or an ISO 8601 datetime.
+DayOrInstant = Annotated[str, WithJsonSchema({"anyOf": [
+    {"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]})]
 
 
 class Grouping(StrEnum):
@@ -111,19 +125,31 @@ def _bound(value: str, zone: ZoneInfo, name: str, *, end: bool, on_grain: bool) 
     try:
         if len(value) == 10:
             day = date.fromisoformat(value)
+            if not FIRST_DAY <= day <= LAST_DAY:
+                raise _unsupported(name, value)
             return local_midnight(day + timedelta(days=1) if end else day, zone)
         instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        instant = instant.replace(tzinfo=zone) if instant.tzinfo is None else instant
+        local = instant.astimezone(zone)
     except ValueError:
         raise InvalidTimeRange(
             f"{name} {value!r} is neither a date (YYYY-MM-DD) nor an ISO 8601 datetime"
         ) from None
-    instant = instant.replace(tzinfo=zone) if instant.tzinfo is None else instant
+    except OverflowError:  # year 1 or 9999 seen from another zone
+        raise _unsupported(name, value) from None
+    if not FIRST_DAY <= local.date() <= LAST_DAY:
+        raise _unsupported(name, value)
     if on_grain and (instant - datetime(2000, 1, 1, tzinfo=UTC)) % GRAIN:
         raise InvalidTimeRange(
             f"{name} {value!r} must fall on a quarter hour (:00, :15, :30, :45): "
             "the numbers are kept at 15-minute resolution"
         )
-    return instant.astimezone(zone)
+    return local
+
+
+def _unsupported(name: str, value: str) -> InvalidTimeRange:
+    return InvalidTimeRange(
+        f"{name} {value!r} is outside the supported dates ({FIRST_DAY} to {LAST_DAY})")
 
 
 def _iso(moment: datetime) -> str:

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from ..analytics.bodies import WindowBody, distinct
 from ..analytics.windows import Window, resolve_window
 from ..errors import CampaignNotFound, ExportNotFound
+from ..fields import Text
 from ..jobs import outbox
 from ..locks import lock_ingest
 from ..models import Campaign, EmailEvent, Job, Lead, Message, Reply
@@ -53,7 +54,7 @@ class ExportRequest(WindowBody):
     export_type: ExportType = Field(description="Which rows: one fixed column list per type")
     format: ExportFormat = Field(ExportFormat.CSV, description="csv (default) or jsonl")
     campaign_ids: Annotated[
-        list[str] | None, Field(min_length=1, max_length=MAX_CAMPAIGN_IDS),
+        list[Text] | None, Field(min_length=1, max_length=MAX_CAMPAIGN_IDS),
         AfterValidator(distinct),
     ] = Field(None, description="Only these campaigns; default every campaign")
     include_time_series: bool = Field(

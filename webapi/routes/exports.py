@@ -7,9 +7,8 @@ campaign_analytics/exports/ (requests, dispatch, retention, downloads).
 
 from __future__ import annotations
 
-from flask import Response, current_app, request
+from flask import Response, current_app
 
-from campaign_analytics.errors import ValidationFailed
 from campaign_analytics.exports import requests, retention
 from campaign_analytics.jobs.outbox import Publisher
 from campaign_analytics.models import Job
@@ -21,6 +20,7 @@ from ..openapi import operation
 from ..responses import ok
 from ..schemas.exports import (
     ExportAccepted,
+    ExportHeaders,
     ExportListQuery,
     ExportOut,
     ExportRequest,
@@ -30,24 +30,10 @@ from .downloads import download_link, export_storage, settings
 
 bp = workspace_blueprint("exports", __name__)
 
-IDEMPOTENCY_HEADER = "Idempotency-Key"
-MAX_IDEMPOTENCY_KEY = 255
-
 
 def _publisher() -> Publisher:
     value: Publisher = current_app.extensions["job_publisher"]
     return value
-
-
-def _idempotency_key() -> str | None:
-    key = request.headers.get(IDEMPOTENCY_HEADER)
-    if key is None:
-        return None
-    key = key.strip()
-    if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY:
-        raise ValidationFailed("Invalid Idempotency-Key header", {
-            IDEMPOTENCY_HEADER: [f"must be 1-{MAX_IDEMPOTENCY_KEY} characters"]})
-    return key
 
 
 def _out(job: Job) -> ExportOut:
@@ -60,8 +46,8 @@ def _out(job: Job) -> ExportOut:
 @bp.post("/analytics/export")
 @rate_limited("exports")
 @operation(
-    "Request an export file", response=ExportAccepted, body=ExportRequest, status=202,
-    tags=("exports",), errors=("409",),
+    "Request an export file", response=ExportAccepted, body=ExportRequest,
+    headers=ExportHeaders, status=202, tags=("exports",), errors=("409",),
     description=(
         "Answers 202 at once with status `queued`; follow it with `GET /analytics/exports/"
         "{export_id}`. At most `EXPORT_MAX_PROCESSING_PER_WORKSPACE` (3) exports of a "
@@ -77,9 +63,9 @@ def _out(job: Job) -> ExportOut:
         + columns_description()
     ),
 )
-def request_export(workspace_id: str, body: ExportRequest) -> Response:
+def request_export(workspace_id: str, body: ExportRequest, headers: ExportHeaders) -> Response:
     job = requests.submit_export(db_session(), _publisher(), settings(), workspace_id, body,
-                                 _idempotency_key())
+                                 headers.idempotency_key)
     url, _ = download_link(job)
     return ok(ExportAccepted(export_id=job.id, status=job.status,  # type: ignore[arg-type]
                              estimated_completion=requests.estimated_completion(job),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Response
@@ -12,7 +13,7 @@ from campaign_analytics.errors import PayloadTooLarge
 
 from ..auth import workspace_blueprint
 from ..database import db_session
-from ..openapi import operation, validation_details
+from ..openapi import operation, parse_json, validation_details
 from ..responses import ok
 from ..schemas.outreach import (
     BulkLeadsRequest,
@@ -44,7 +45,7 @@ def _parse_items(raw: list[Any]) -> tuple[list[tuple[int, LeadFields]], list[Fai
     failed: list[FailedItem] = []
     for index, item in enumerate(raw):
         try:
-            valid.append((index, LeadFields.model_validate(item)))
+            valid.append((index, parse_json(LeadFields, json.dumps(item))))
         except ValidationError as exc:
             message = "; ".join(f"{field}: {', '.join(msgs)}"
                                 for field, msgs in validation_details(exc).items())

@@ -8,7 +8,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from campaign_analytics.analytics.refresh import RefreshMode
-from campaign_analytics.analytics.windows import Grouping, Window, resolve_window
+from campaign_analytics.analytics.windows import (
+    DayOrInstant,
+    Grouping,
+    PeriodName,
+    Window,
+    resolve_window,
+)
+from campaign_analytics.fields import Text
 from campaign_analytics.workspaces import get_workspace
 
 from .common import Strict, UtcDatetime
@@ -25,10 +32,10 @@ class WindowQuery(Strict):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    time_range: str | None = Field(None, alias="timeRange", description=TIME_RANGE_HELP,
-                                   examples=["30d"])
-    start_date: str | None = Field(None, alias="startDate", examples=["2026-11-01"])
-    end_date: str | None = Field(None, alias="endDate", examples=["2026-11-30"])
+    time_range: PeriodName | None = Field(None, alias="timeRange", description=TIME_RANGE_HELP,
+                                          examples=["30d"])
+    start_date: DayOrInstant | None = Field(None, alias="startDate", examples=["2026-11-01"])
+    end_date: DayOrInstant | None = Field(None, alias="endDate", examples=["2026-11-30"])
     timezone: str | None = Field(
         None, description="IANA time zone of days and buckets; default the workspace's")
 
@@ -161,7 +168,7 @@ class RefreshRequest(Strict):
     mode: RefreshMode = Field(RefreshMode.INCREMENTAL,
                               description="incremental: events past the watermark; "
                                           "full: rebuild from every event")
-    campaign_ids: list[str] | None = Field(
+    campaign_ids: list[Text] | None = Field(
         None, max_length=500, description="Only these campaigns (a full rebuild of them)")
 
 

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from campaign_analytics.analytics.heatmap import Granularity
+from campaign_analytics.fields import Text
 
 from .analytics import Freshness, TimeRangeOut, WindowQuery
 from .common import UtcDatetime
@@ -15,15 +16,15 @@ RATE_HELP = "Percent 0-100, 2 decimals, 0 when the denominator is 0"
 
 
 class DeliverabilityQuery(WindowQuery):
-    campaign_id: str | None = Field(None, alias="campaignId",
-                                    description="Only this campaign's messages")
-    account_id: str | None = Field(None, alias="accountId",
-                                   description="Only messages sent from this account")
+    campaign_id: Text | None = Field(None, alias="campaignId",
+                                     description="Only this campaign's messages")
+    account_id: Text | None = Field(None, alias="accountId",
+                                    description="Only messages sent from this account")
 
 
 class HeatmapQuery(WindowQuery):
-    campaign_id: str | None = Field(None, alias="campaignId",
-                                    description="Only this campaign's messages")
+    campaign_id: Text | None = Field(None, alias="campaignId",
+                                     description="Only this campaign's messages")
     granularity: Granularity = Field(
         Granularity.PERIOD,
         description="period: nighttime 0-6, early_morning 6-9, office_hours 9-17, "

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from campaign_analytics.analytics.windows import Window
 from campaign_analytics.exports.requests import ExportRequest
@@ -19,12 +19,22 @@ from campaign_analytics.exports.spec import (
     ExportParams,
     ExportType,
 )
+from campaign_analytics.fields import Text
 from campaign_analytics.models import Job
 from campaign_analytics.models.vocabulary import JobStatus
 
 from .common import PageQuery, UtcDatetime
 
 __all__ = ["ExportRequest"]
+
+
+class ExportHeaders(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    idempotency_key: Text | None = Field(
+        None, alias="Idempotency-Key", min_length=1, max_length=255,
+        description="The same key within 24 hours returns the same export; with a different "
+                    "body it is 409 IDEMPOTENCY_KEY_REUSED")
 
 
 class ExportProgress(BaseModel):

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, WithJsonSchema
 
 from campaign_analytics.campaigns import CampaignChanges, CampaignFields
+from campaign_analytics.fields import Text
 from campaign_analytics.leads import MAX_BULK, LeadChanges, LeadFields
 from campaign_analytics.models import Campaign, Lead, SendingAccount
 from campaign_analytics.models.vocabulary import (
@@ -100,7 +101,7 @@ class BulkLeadsResult(BaseModel):
 
 
 class BulkStatusRequest(Strict):
-    lead_ids: list[str] = Field(min_length=1, max_length=MAX_BULK)
+    lead_ids: list[Text] = Field(min_length=1, max_length=MAX_BULK)
     status: LeadStatus
 
 
