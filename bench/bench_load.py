@@ -122,12 +122,12 @@ COMPLETED_LINE = re.compile(r"job (\S+) \(export\) completed on attempt (\d+)")
 # sweep that ran, and anything unusual.
 COUNTED = {"jobs.run received": re.compile(r"Task jobs\.run\[\S+\] received"),
            "jobs.run succeeded": re.compile(r"Task jobs\.run\[\S+\] succeeded"),
-           # A sweep runs as a task on a worker, or inside beat itself.
-           "sweeps run": re.compile(r"Task maintenance\.sweep_jobs\[\S+\] succeeded"
-                                    r"|Running due task sweep-jobs"),
+           # Sweeps run inside beat itself (worker/beat.py).
+           "sweeps run": re.compile(r"due task sweep-jobs"),
            "nothing to do (duplicate delivery)": re.compile(r"nothing to do"),
            "superseded": re.compile(r"superseded"),
-           "republish on a fresh broker": re.compile(r"republishing every queued job"),
+           # The broker's epoch marker was missing: the first sweep on a new database number.
+           "broker without an epoch marker": re.compile(r"republishing every queued job"),
            "retrying": re.compile(r"retrying in"),
            "Traceback": re.compile(r"Traceback"),
            "ERROR/CRITICAL": ERROR_LINE}
