@@ -25,7 +25,6 @@ from celery.beat import PersistentScheduler, ScheduleEntry
 from sqlalchemy import make_url
 
 from campaign_analytics.locks import BEAT_LOCK_SQL
-from campaign_analytics.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -108,10 +107,13 @@ class SingleBeatScheduler(PersistentScheduler):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         if kwargs.get("schedule_filename"):
             Path(kwargs["schedule_filename"]).parent.mkdir(parents=True, exist_ok=True)
-        self._lock = BeatLock(get_settings().require_database_url())
         self._standing_by = False
         self._missed: dict[str, ScheduleEntry] = {}
         super().__init__(*args, **kwargs)
+        database_url = self.app.conf.get("beat_lock_database_url")
+        if not database_url:
+            raise RuntimeError("DATABASE_URL is not set: beat takes its lock in PostgreSQL")
+        self._lock = BeatLock(database_url)
 
     def tick(self, *args: Any, **kwargs: Any) -> float:
         if self._missed and self._lock.state() is Lock.HELD:

@@ -54,5 +54,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         # by (worker/beat.py). Run times persist in DATA_DIR, so a restart catches up.
         "beat_scheduler": "worker.beat:SingleBeatScheduler",
         "beat_schedule_filename": schedule_file(settings.data_dir),
+        # Where beat takes that lock (the name keeps it out of `celery inspect conf`).
+        "beat_lock_database_url": settings.database_url,
         "beat_max_loop_interval": max(1, int(settings.sweeper_interval_seconds)),
     }

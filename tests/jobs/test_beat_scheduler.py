@@ -32,9 +32,7 @@ def sent(redis_url: str) -> int:
 
 
 @pytest.fixture
-def scheduler(app: Flask, database_url: str, tmp_path: Path, quiet_queues: None,
-              monkeypatch: pytest.MonkeyPatch) -> Iterator[SingleBeatScheduler]:
-    monkeypatch.setenv("DATABASE_URL", database_url)
+def scheduler(app: Flask, tmp_path: Path, quiet_queues: None) -> Iterator[SingleBeatScheduler]:
     beat = SingleBeatScheduler(app=app.extensions["celery"],
                                schedule_filename=str(tmp_path / "schedule"))
     yield beat
