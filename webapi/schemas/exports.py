@@ -23,6 +23,7 @@ from campaign_analytics.fields import Text
 from campaign_analytics.models import Job
 from campaign_analytics.models.vocabulary import JobStatus
 
+from .analytics import TimeRangeOut
 from .common import PageQuery, UtcDatetime
 
 __all__ = ["ExportRequest"]
@@ -50,19 +51,10 @@ class ExportError(BaseModel):
                                                  "TIME_LIMIT_EXCEEDED)")
 
 
-class ExportTimeRange(BaseModel):
-    """As every windowed response (SPEC §11.2): ISO 8601 with the zone's offset."""
-
-    start: str = Field(description="Inclusive")
-    end: str = Field(description="Exclusive")
-    period: str
-    timezone: str
-
-
 class ExportParameters(BaseModel):
     """Exactly what the export ran with (or will run with)."""
 
-    time_range: ExportTimeRange
+    time_range: TimeRangeOut  # as every windowed response (SPEC §11.2)
     campaign_ids: list[str] | None
     include_time_series: bool
 
@@ -117,7 +109,7 @@ class ExportOut(BaseModel):
             estimated_completion=estimated, download_url=download_url,
             expires_at=expires_at if download_url else None, file_expires_at=file_expires_at,
             error=_error(job), parameters=ExportParameters(
-                time_range=ExportTimeRange.model_validate(_window(params).as_dict()),
+                time_range=TimeRangeOut.model_validate(_window(params).as_dict()),
                 campaign_ids=list(params.campaign_ids) if params.campaign_ids else None,
                 include_time_series=params.include_time_series,
             ),
