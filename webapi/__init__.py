@@ -8,7 +8,7 @@ from campaign_analytics.db import Database
 from campaign_analytics.logs.setup import configure_logging
 from campaign_analytics.settings import Settings, get_settings
 
-from . import database, errors, limits, metrics, request_logging
+from . import dashboard, database, errors, limits, metrics, request_logging
 from .routes import (
     accounts,
     analytics,
@@ -25,8 +25,9 @@ from .routes import (
 )
 
 BLUEPRINTS = (
-    health.bp, workspaces.bp, jobs.bp, campaigns.bp, leads.bp, accounts.bp, ingestion.bp,
-    analytics.bp, workspace_analytics.bp, deliverability.bp, exports.bp, downloads.bp,
+    health.bp, workspaces.caller_bp, workspaces.bp, jobs.bp, campaigns.bp, leads.bp,
+    accounts.bp, ingestion.bp, analytics.bp, workspace_analytics.bp, deliverability.bp,
+    exports.bp, downloads.bp, dashboard.bp,
 )
 
 

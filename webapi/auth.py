@@ -6,6 +6,7 @@ from flask import Blueprint, g, request
 
 from campaign_analytics import apikeys
 from campaign_analytics.errors import WorkspaceNotFound
+from campaign_analytics.models import ApiKey
 
 from .database import db_session
 from .errors import unauthorized
@@ -18,15 +19,21 @@ def _bearer_token() -> str:
     return token.strip()
 
 
-def require_workspace_key() -> None:
-    """A key acts for exactly one workspace; any other workspace's path is 'not found'."""
+def require_key() -> ApiKey:
+    """The caller's active key; its workspace is the only one the request may see."""
     key = apikeys.authenticate(db_session(), _bearer_token())
     if key is None:
         raise unauthorized("Invalid or revoked API key")
+    g.workspace_id = key.workspace_id
+    return key
+
+
+def require_workspace_key() -> None:
+    """A key acts for exactly one workspace; any other workspace's path is 'not found'."""
+    key = require_key()
     workspace_id = (request.view_args or {}).get("workspace_id", "")
     if key.workspace_id != workspace_id:
         raise WorkspaceNotFound(workspace_id)
-    g.workspace_id = key.workspace_id
 
 
 def workspace_blueprint(name: str, import_name: str) -> Blueprint:

@@ -1,6 +1,7 @@
-"""Workspace-wide analytics: overview, snapshot, campaign comparison, sending accounts.
+"""Workspace-wide analytics: overview, campaign table, snapshot, campaign comparison,
+sending accounts.
 
-All four read every campaign of the workspace, so they share the "overview" budget.
+All read every campaign of the workspace, so they share the "overview" budget.
 """
 
 from __future__ import annotations
@@ -10,7 +11,12 @@ from datetime import UTC, datetime
 from flask import Response
 
 from campaign_analytics.analytics.compare import compare
-from campaign_analytics.analytics.workspace import account_analytics, overview, snapshot
+from campaign_analytics.analytics.workspace import (
+    account_analytics,
+    campaign_table,
+    overview,
+    snapshot,
+)
 from campaign_analytics.workspaces import get_workspace
 
 from ..auth import workspace_blueprint
@@ -21,6 +27,7 @@ from ..responses import ok
 from ..schemas.workspace_analytics import (
     AccountsOut,
     AccountsQuery,
+    CampaignTableOut,
     CompareOut,
     CompareRequest,
     OverviewOut,
@@ -42,6 +49,21 @@ def workspace_overview(workspace_id: str, query: WindowQuery) -> Response:
     session = snapshot_session()
     window = query.window(session, workspace_id, datetime.now(UTC))
     return ok(OverviewOut.model_validate(overview(session, workspace_id, window)))
+
+
+@bp.get("/analytics/campaigns")
+@rate_limited("overview")
+@operation(
+    "Every campaign's numbers over a time range, one row each, newest first",
+    response=CampaignTableOut, query=WindowQuery, tags=("analytics",),
+    description="The overview's per-campaign rows for all campaigns (zeros included), with "
+                "their lead count and creation time: a campaign list with numbers in one "
+                "request.",
+)
+def campaign_numbers(workspace_id: str, query: WindowQuery) -> Response:
+    session = snapshot_session()
+    window = query.window(session, workspace_id, datetime.now(UTC))
+    return ok(CampaignTableOut.model_validate(campaign_table(session, workspace_id, window)))
 
 
 @bp.get("/reporting/snapshot")

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from campaign_analytics.analytics.compare import CompareRequest
 
 from .analytics import Freshness, TimeRangeOut, WindowQuery
-from .common import Strict
+from .common import Strict, UtcDatetime
 
 __all__ = ["CompareRequest", "WindowQuery"]
 
@@ -56,6 +56,17 @@ class OverviewOut(Freshness):
     top_campaigns: list[TopCampaign] = Field(
         description="At most 5 campaigns with a delivery in the window, by unrounded "
                     "reply_rate, then emails_sent, then campaign id")
+
+
+class CampaignRow(TopCampaign):
+    created_at: UtcDatetime
+    leads: int = Field(description="Every lead of the campaign, now (not windowed)")
+
+
+class CampaignTableOut(Freshness):
+    time_range: TimeRangeOut
+    campaigns: list[CampaignRow] = Field(
+        description="Every campaign not deleted, newest first, zeros included")
 
 
 class SnapshotOut(Freshness):
