@@ -129,6 +129,7 @@ class DevStack:
         if not self._wait_until_ready():
             return
         say(f"API listening on {self.api_url}")
+        say(f"Dashboard: {self.api_url}/app/")
         if demo:
             self._create_demo(database_url)
         say("Press Ctrl-C to stop.")
@@ -225,7 +226,7 @@ class DevStack:
 
     def _create_demo(self, database_url: str) -> None:
         """A "Demo" workspace with a generated data set, its rollups refreshed (analytics
-        answer with numbers and ``as_of`` at once), and a curl line that works."""
+        answer with numbers and ``as_of`` at once), a curl line that works and the dashboard."""
         db = Database.connect(database_url, pool_size=1)
         try:
             with db.sessions() as session:
@@ -239,6 +240,7 @@ class DevStack:
             db.engine.dispose()
         say(f'Try: curl -H "Authorization: Bearer {key}" '
             f"{self.api_url}/api/v1/workspaces/{workspace.id}/campaigns")
+        say(f"Or open the dashboard at {self.api_url}/app/ and paste the API key.")
 
 
 def _stop_embedded(name: str, stop: Callable[[], None]) -> None:
