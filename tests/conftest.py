@@ -211,8 +211,7 @@ def world(tenant: Tenant) -> Any:
     return World(tenant, campaign, account.get_json()["data"]["id"])
 
 
-@pytest.fixture
-def process_env(database_url: str, redis_url: str) -> dict[str, str]:
+def process_environment(database_url: str, redis_url: str) -> dict[str, str]:
     """The environment of worker and beat processes started by a test."""
     env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
     env.update({
@@ -224,9 +223,13 @@ def process_env(database_url: str, redis_url: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def quiet_queues(db: Database, redis_url: str) -> None:
+def process_env(database_url: str, redis_url: str) -> dict[str, str]:
+    return process_environment(database_url, redis_url)
+
+
+def quiet(db: Database, redis_url: str) -> None:
     """Cancel other tests' unfinished jobs and empty our Redis database, so a worker started
-    by this test works on this test's jobs alone."""
+    now works on the caller's jobs alone."""
     with db.sessions() as session:
         session.execute(
             update(Job).where(Job.status.in_(["queued", "processing"])).values(status="canceled")
@@ -235,6 +238,11 @@ def quiet_queues(db: Database, redis_url: str) -> None:
     client = redis.Redis.from_url(redis_url)
     client.flushdb()
     client.close()
+
+
+@pytest.fixture
+def quiet_queues(db: Database, redis_url: str) -> None:
+    quiet(db, redis_url)
 
 
 @pytest.fixture

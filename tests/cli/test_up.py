@@ -173,6 +173,11 @@ def test_up_runs_the_stack_from_a_fresh_clone_and_stops_it_all(workdir: Path) ->
         ready = requests.get(f"{base}/readyz", timeout=5)
         assert ready.status_code == 200
         assert ready.json()["success"] is True
+        up.wait_for_line(f"Dashboard: {base}/app/", 5)
+        dashboard = requests.get(f"{base}/app/", timeout=5)  # shipped in the checkout itself
+        assert dashboard.status_code == 200 and "js/main.js" in dashboard.text
+        chart = requests.get(f"{base}/app/vendor/chart.umd.min.js", timeout=5)
+        assert chart.status_code == 200 and b"Chart.js v4" in chart.content[:200]
 
         stack_file = clone / "var" / "stack.json"
         assert stack_file.stat().st_mode & 0o777 == 0o600
