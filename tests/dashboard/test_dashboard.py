@@ -346,6 +346,18 @@ def test_the_exports_panel_lists_exports_and_cancels_a_running_one(
     assert api(stack, f"/analytics/exports/{export_id}", key=tenant.key,
                workspace=tenant.id)["status"] == "canceled"
     assert watch.calls_to(f"DELETE /api/v1/workspaces/{tenant.id}/analytics/exports/{export_id}")
+
+    page.get_by_label("Type").select_option("campaign_performance")
+    with page.expect_download(timeout=60_000) as first:
+        page.click('[data-export="start"]')
+    link = page.locator('[data-section="exports"] a', has_text="Download")
+    expect(link).to_have_count(1, timeout=10_000)
+    with page.expect_download(timeout=30_000) as again:  # a fresh link, asked for on click
+        link.click()
+    assert Path(again.value.path()).read_bytes() == Path(first.value.path()).read_bytes()
+    rows = table_rows(page, "exports")
+    assert [row[0] for row in rows] == ["completed", "canceled"]
+    assert rows[0][1] == "campaign_performance" and rows[0][4].endswith("B")  # a size
     assert watch.foreign == []
 
 

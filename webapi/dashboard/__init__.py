@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Response, redirect, send_from_directory
+from flask import Blueprint, Response, send_from_directory
 
 STATIC = Path(__file__).parent / "static"
 
@@ -35,7 +35,7 @@ def _protect(response: Response) -> Response:
 
 @bp.get("")
 def _slash() -> Response:
-    return redirect("/app/", code=308)  # type: ignore[return-value]
+    return Response(status=308, headers={"Location": "/app/"})  # no HTML body
 
 
 @bp.get("/")

@@ -21,9 +21,18 @@ function actions(row, reload) {
     } }, "Cancel");
   }
   if (row.status === "completed" && row.download_url) {
-    return el("a", { href: row.download_url, download: row.file_name,
-      onclick: (event) => { event.preventDefault(); download(row.download_url, row.file_name); } },
-    "Download");
+    // The listed link expires (an hour by default): each click asks for a fresh one.
+    return el("a", { href: row.download_url, download: row.file_name, onclick: async (event) => {
+      event.preventDefault();
+      try {
+        const fresh = await api.get(`/analytics/exports/${row.export_id}`);
+        if (fresh.download_url) download(fresh.download_url, fresh.file_name);
+        else toast(`The file is no longer available (${fresh.status}).`);
+      } catch (error) {
+        toast(`Could not download: ${describe(error)}`);
+      }
+      reload();
+    } }, "Download");
   }
   return row.error ? el("span", { class: "muted" }, row.error.message) : "";
 }
