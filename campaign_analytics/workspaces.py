@@ -21,16 +21,20 @@ def _iana_zones() -> frozenset[str]:
     return frozenset(available_timezones()) | {"UTC"}
 
 
+ZONE_RULE = "must be an IANA time zone"
+
+
 def validate_timezone(name: str, field: str = "timezone") -> str:
     """An IANA zone name, else a VALIDATION_ERROR naming the field."""
     if name in _iana_zones():
         return name
-    raise ValidationFailed(f"Unknown timezone {name!r}", {field: ["must be an IANA time zone"]})
+    raise ValidationFailed(f"Unknown timezone {name!r}", {field: [ZONE_RULE]})
 
 
 def _known_zone(name: str) -> str:
+    """``validate_timezone`` for a pydantic field: its error becomes the field's detail."""
     if name not in _iana_zones():
-        raise ValueError("must be an IANA time zone")
+        raise ValueError(ZONE_RULE)
     return name
 
 

@@ -19,21 +19,33 @@ def _bearer_token() -> str:
     return token.strip()
 
 
-def require_key() -> ApiKey:
-    """The caller's active key; its workspace is the only one the request may see."""
+def require_key() -> None:
+    """The caller's active key (``g.api_key``); its workspace (``g.workspace_id``) is the
+    only one the request may see, and the one whose rate limits it spends."""
     key = apikeys.authenticate(db_session(), _bearer_token())
     if key is None:
         raise unauthorized("Invalid or revoked API key")
-    g.workspace_id = key.workspace_id
-    return key
+    g.api_key, g.workspace_id = key, key.workspace_id
 
 
 def require_workspace_key() -> None:
     """A key acts for exactly one workspace; any other workspace's path is 'not found'."""
-    key = require_key()
+    require_key()
     workspace_id = (request.view_args or {}).get("workspace_id", "")
-    if key.workspace_id != workspace_id:
+    if g.workspace_id != workspace_id:
         raise WorkspaceNotFound(workspace_id)
+
+
+def caller_key() -> ApiKey:
+    key: ApiKey = g.api_key
+    return key
+
+
+def key_blueprint(name: str, import_name: str) -> Blueprint:
+    """A blueprint under ``/api/v1`` whose views act for the key's own workspace."""
+    bp = Blueprint(name, import_name, url_prefix="/api/v1")
+    bp.before_request(require_key)
+    return bp
 
 
 def workspace_blueprint(name: str, import_name: str) -> Blueprint:

@@ -2,7 +2,8 @@
 process draws on the same budget.
 
 A workspace view joins a category with ``@rate_limited("campaign_analytics")``; every other
-view behind ``require_workspace_key`` counts against ``default``. All views of a category
+view behind ``require_workspace_key`` (or ``require_key``: ``/api/v1/me``) counts against
+``default``. All views of a category
 share one budget per workspace. ``exports`` is meant for the requests that *create* an
 export; polling one stays in ``default``.
 
@@ -34,7 +35,7 @@ from redis import RedisError
 
 from campaign_analytics.settings import Settings
 
-from .auth import require_workspace_key
+from .auth import require_key, require_workspace_key
 
 log = logging.getLogger(__name__)
 
@@ -83,14 +84,14 @@ def rate_limited(category: Category) -> Callable[[F], F]:
 
 
 def _workspace() -> str:
-    """The key to count by; set by ``require_workspace_key`` before the view runs."""
+    """The key to count by; set by ``require_key`` before the view runs."""
     return str(g.get("workspace_id", ""))
 
 
 def _authenticated_blueprints(app: Flask) -> set[str]:
     return {
         name for name, hooks in app.before_request_funcs.items()
-        if name and require_workspace_key in hooks
+        if name and ({require_key, require_workspace_key} & set(hooks))
     }
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
@@ -80,6 +81,12 @@ def assert_campaign_page_matches(page: Page, stack: Stack, campaign_id: str, per
     for name, value in expected["summary"].items():
         if page.locator(f'[data-section="summary"] [data-metric="{name}"]').count():
             assert card(page, "summary", name) == value, (period, group, name)
+    for name, rate in (("emails_delivered", "delivery_rate"), ("emails_opened", "open_rate"),
+                       ("emails_clicked", "click_rate"), ("emails_replied", "reply_rate"),
+                       ("emails_bounced", "bounce_rate")):
+        sub = page.locator(f'[data-section="summary"] [data-metric="{name}"] .sub')
+        assert sub.text_content() == f'{rate.replace("_", " ").capitalize()} ' \
+                                     f'{expected["rates"][rate]:.2f} %', (period, group, rate)
     series = [[row["date"], *(row[key] for key in VOLUME)] for row in expected["time_series"]]
     shown = [[row[0], *map(number, row[1:])] for row in table_rows(page, "volume")]
     assert shown == series, (period, group)
@@ -122,8 +129,8 @@ def test_the_campaign_page_shows_the_apis_numbers_and_refetches_on_each_choice(
     campaign_id = biggest_campaign(stack)
     open_campaign(page, stack, campaign_id)
     assert_campaign_page_matches(page, stack, campaign_id, "30d", "day")
-    for period, group in (("7d", "day"), ("90d", "day"), ("90d", "week"), ("90d", "month"),
-                          ("30d", "week"), ("7d", "month")):
+    for period, group in (("7d", "day"), ("7d", "week"), ("7d", "month"), ("90d", "month"),
+                          ("90d", "week"), ("90d", "day"), ("30d", "week"), ("30d", "month")):
         before = len(watch.calls_to(f"/campaigns/{campaign_id}/analytics"))
         for control, value in (("#time-range", period), ("#group-by", group)):
             if page.locator(control).input_value() != value:
@@ -203,6 +210,33 @@ def test_an_export_from_the_page_downloads_the_bytes_the_api_serves(
     watch.assert_clean()
 
 
+def test_a_failed_export_shows_the_jobs_own_error_message(
+    watched: tuple[Page, Watch], stack: Stack
+) -> None:
+    """The worker's verdict reaches the person as the job wrote it (its status is replaced
+    on the way, as a real failure would read, since a real one cannot be ordered here)."""
+    page, watch = watched
+    message = "The export needs more rows than a sheet holds (1,048,576)"
+
+    def failed(route: Route) -> None:
+        response = route.fetch()
+        body = response.json()
+        body["data"].update(status="failed", download_url=None,
+                            error={"code": "EXPORT_FAILED", "message": message})
+        route.fulfill(response=response, json=body)
+
+    sign_in(page, stack.key)
+    ready(page, "campaign-list")
+    page.goto("/app/#/overview")
+    all_ready(page)
+    page.route(lambda url: "/analytics/exports/exp_" in url, failed)
+    page.click('[data-export="start"]')
+    expect(page.locator(".export-status")).to_have_text(f"Export failed: {message}")
+    expect(page.locator(".toast")).to_contain_text(message)
+    expect(page.locator('[data-export="start"]')).to_be_enabled()
+    assert watch.foreign == []
+
+
 def _fail(route: Route) -> None:
     route.fulfill(status=503, content_type="application/json", body=json.dumps(
         {"success": False, "error": {"code": "SERVICE_UNAVAILABLE",
@@ -232,7 +266,7 @@ def test_a_failing_read_is_retried_once_and_a_lasting_failure_is_a_toast_not_a_b
     heatmap = page.locator('[data-section="heatmap"]')
     expect(heatmap).to_have_attribute("data-state", "error", timeout=30_000)
     expect(heatmap).to_contain_text("Injected by the test")
-    toast = page.locator(".toast").filter(has_text="Engagement heatmap")
+    toast = page.locator(".toast").filter(has_text="engagement heatmap")
     expect(toast).to_be_visible()
     expect(toast.get_by_role("button", name="Retry")).to_be_visible()
     for section in ("summary", "volume", "funnel", "replies", "deliverability"):
@@ -299,7 +333,8 @@ def test_refresh_now_runs_a_refresh_job_and_shows_its_freshness(
     jobs = api(stack, "/jobs", kind="refresh", status="completed")
     assert jobs, "the button created no refresh job"
     after = page.locator("#as-of").get_attribute("data-as-of")
-    assert after is not None and before is not None and after >= before
+    assert after is not None and before is not None
+    assert datetime.fromisoformat(after) > datetime.fromisoformat(before)  # the new refresh
     ready(page, "campaign-list")
     watch.assert_clean()
 

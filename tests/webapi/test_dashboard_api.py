@@ -526,6 +526,8 @@ def test_the_table_spends_the_overview_budget(limited: Tenant) -> None:
     assert_error(refused, 429, "RATE_LIMITED")
     assert 1 <= int(refused.headers["Retry-After"]) <= 60
     assert limits(limited.get("/campaigns")) == (200, "50", "49")  # another budget
+    me = limited.client.get("/api/v1/me", headers=limited.headers)  # the default budget too
+    assert limits(me) == (200, "50", "48")
 
 
 def test_the_table_is_documented_with_its_limit(client: FlaskClient) -> None:

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app
+from flask import Response, current_app
 
 from campaign_analytics.workspaces import WorkspaceChanges, get_workspace, update_workspace
 
-from ..auth import require_key, workspace_blueprint
+from ..auth import caller_key, key_blueprint, workspace_blueprint
 from ..database import db_session
 from ..openapi import operation
 from ..responses import ok
 from ..schemas.workspaces import CallerOut, KeyOut, RefreshScheduleOut, WorkspaceOut
 
 bp = workspace_blueprint("workspaces", __name__)
-caller_bp = Blueprint("caller", __name__, url_prefix="/api/v1")
+caller_bp = key_blueprint("caller", __name__)
 
 
 @caller_bp.get("/me")
@@ -24,7 +24,7 @@ caller_bp = Blueprint("caller", __name__, url_prefix="/api/v1")
                 "other path needs.",
 )
 def me() -> Response:
-    key = require_key()
+    key = caller_key()
     settings = current_app.extensions["settings"]
     return ok(CallerOut(
         workspace=WorkspaceOut.of(get_workspace(db_session(), key.workspace_id)),

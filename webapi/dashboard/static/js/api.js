@@ -102,19 +102,6 @@ export async function get(path, params) {
   return (await read(scoped(path) + query(params), requireKey())).data;
 }
 
-// Every page of a list, following next_cursor.
-export async function getAll(path, params = {}) {
-  const rows = [];
-  let cursor = null;
-  do {
-    const payload = await read(scoped(path) + query({ ...params, limit: 500, cursor }),
-      requireKey());
-    rows.push(...payload.data);
-    cursor = payload.next_cursor;
-  } while (cursor);
-  return rows;
-}
-
 export async function post(path, body) {
   return (await send("POST", scoped(path), body, requireKey())).data;
 }

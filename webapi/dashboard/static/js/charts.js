@@ -1,7 +1,7 @@
 // Charts drawn by Chart.js (vendored, loaded as the global ``Chart``), each with a table
 // of the same numbers for screen readers and for anyone who wants the figures.
 
-import { el, table } from "./ui.js";
+import { el, table } from "./dom.js";
 
 export const COLORS = ["#1d4ed8", "#0e9384", "#c4320a", "#7a5af8", "#ca8504", "#475467",
   "#dd2590"];

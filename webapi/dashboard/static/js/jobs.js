@@ -1,15 +1,19 @@
-// Polls a job (export or refresh) until it ends, reporting each state on the way.
+// Jobs (exports, refreshes): which statuses are still running, and polling one until it
+// ends — every second at first, then less often for a long job.
 
 import * as api from "./api.js";
 
-const POLL_MS = 1000;
-const ENDED = new Set(["completed", "failed", "canceled", "expired"]);
+export const RUNNING = new Set(["queued", "processing"]);
+const FIRST_POLL_MS = 1000;
+const SLOWEST_POLL_MS = 5000;
 
 export async function watchJob(path, onProgress) {
+  const started = Date.now();
   for (;;) {
     const job = await api.get(path);
-    if (ENDED.has(job.status)) return job;
+    if (!RUNNING.has(job.status)) return job;
     onProgress(job);
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    const wait = Math.min(SLOWEST_POLL_MS, FIRST_POLL_MS + (Date.now() - started) / 20);
+    await new Promise((resolve) => setTimeout(resolve, wait));
   }
 }

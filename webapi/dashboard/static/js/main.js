@@ -2,14 +2,17 @@
 // #/compare, #/exports), the window controls, freshness and "Refresh now".
 
 import * as api from "./api.js";
-import * as campaignList from "./screens/campaigns.js";
+import { describe, leaveScreen, onUnauthorized, toast } from "./feedback.js";
+import { format } from "./format.js";
+import { watchJob } from "./jobs.js";
 import * as campaignPage from "./screens/campaign.js";
+import * as campaignList from "./screens/campaigns.js";
 import * as compare from "./screens/compare.js";
 import * as exportsScreen from "./screens/exports.js";
 import * as overview from "./screens/overview.js";
-import { forgetFilters, loadFilters, seenAsOf, setFilters, state } from "./state.js";
-import { describe, onUnauthorized, toast } from "./ui.js";
-import { watchJob } from "./jobs.js";
+import {
+  forgetFilters, loadFilters, onFreshness, seenAsOf, setFilters, state,
+} from "./state.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -21,28 +24,45 @@ const ROUTES = [
   [/^#\/campaigns$/, campaignList, "campaigns"],
 ];
 
-function route() {
+function screenOf(hash) {
+  for (const [pattern, screen, nav] of ROUTES) {
+    const match = hash.match(pattern);
+    if (match) return { screen, nav, id: match[1] ? decodeURIComponent(match[1]) : null };
+  }
+  return { screen: campaignList, nav: "campaigns", id: null };
+}
+
+// Draw the screen the URL names; ``moved``: the person went to another screen, so the
+// focus goes to its content (a filter change keeps it on the control).
+function route({ moved = false } = {}) {
   if (!api.session.workspaceId) return;
-  const hash = window.location.hash || "#/campaigns";
-  const [, screen, nav, match] = ROUTES.map(([pattern, module, name]) =>
-    [pattern, module, name, hash.match(pattern)]).find(([, , , found]) => found)
-    || [null, campaignList, "campaigns", []];
+  const { screen, nav, id } = screenOf(window.location.hash);
   for (const link of document.querySelectorAll("[data-nav]")) {
     if (link.dataset.nav === nav) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
   $("group-by").closest("label").hidden = screen !== campaignPage;
+  leaveScreen();
   const main = $("main");
   main.replaceChildren();
-  screen.render(main, { id: match[1] ? decodeURIComponent(match[1]) : null });
+  screen.render(main, { id });
+  if (moved) main.focus();
 }
 
 function showSignIn(message = "") {
+  leaveScreen();
+  $("main").replaceChildren();
   $("shell").hidden = true;
   $("sign-in").hidden = false;
   $("sign-in-error").textContent = message;
   $("sign-in-error").hidden = !message;
   $("api-key").focus();
+}
+
+function signOut(message = "") {
+  api.signOut();
+  forgetFilters();
+  showSignIn(message);
 }
 
 // Browsers list ICU's names (Asia/Calcutta); people look for today's (Asia/Kolkata).
@@ -71,6 +91,24 @@ function showControls() {
   $("workspace-name").textContent = workspace.name;
 }
 
+function every(seconds) {
+  if (seconds % 3600 === 0) return `${seconds / 3600} h`;
+  if (seconds % 60 === 0) return `${seconds / 60} min`;
+  return `${seconds} s`;
+}
+
+function showFreshness(asOf) {
+  const target = $("as-of");
+  const cadence = `refreshing every ${every(state.refresh.incremental_every_seconds)}`;
+  if (!asOf) {
+    target.textContent = `No data refreshed yet, ${cadence}`;
+    return;
+  }
+  target.dataset.asOf = asOf;
+  target.textContent = `Data as of ${format.clock(asOf, state.filters.timezone)}, ${cadence}`;
+  target.title = format.time(asOf, state.filters.timezone);
+}
+
 async function enter(key) {
   const me = await api.signIn(key);
   state.workspace = me.workspace;
@@ -79,7 +117,7 @@ async function enter(key) {
   showControls();
   $("sign-in").hidden = true;
   $("shell").hidden = false;
-  route();
+  route({ moved: true });
 }
 
 async function signInSubmitted(event) {
@@ -99,6 +137,14 @@ async function signInSubmitted(event) {
   } finally {
     button.disabled = false;
   }
+}
+
+// A reload keeps the tab's key; only a refused key is forgotten, not a server away.
+function resume(key) {
+  enter(key).catch((error) => {
+    if (error.status === 401) { signOut("Your key is no longer accepted; sign in again."); return; }
+    showSignIn(`Could not reach the API: ${describe(error)}. Your key is kept: reload to retry.`);
+  });
 }
 
 function filtersChanged(change) {
@@ -124,8 +170,7 @@ async function refreshNow() {
   try {
     const job = await api.post("/analytics/refresh", { mode: "incremental" });
     const done = await watchJob(`/jobs/${job.job_id}`, (current) => {
-      const percent = current.progress && current.progress.percent;
-      status.textContent = percent ? `Refreshing… ${Math.round(percent)} %` : "Refreshing…";
+      status.textContent = `Refreshing… (${current.status})`;
     });
     if (done.status === "completed") {
       status.textContent = "Up to date";
@@ -145,20 +190,18 @@ async function refreshNow() {
 
 function start() {
   $("sign-in-form").addEventListener("submit", signInSubmitted);
-  $("sign-out").addEventListener("click", () => { api.signOut(); forgetFilters(); showSignIn(); });
+  $("sign-out").addEventListener("click", () => signOut());
   $("time-range").addEventListener("change", (e) => filtersChanged({ timeRange: e.target.value }));
   $("group-by").addEventListener("change", (e) => filtersChanged({ groupBy: e.target.value }));
   $("timezone").addEventListener("change", (e) => filtersChanged({ timezone: e.target.value }));
   $("save-timezone").addEventListener("click", saveTimezone);
   $("refresh-now").addEventListener("click", refreshNow);
-  window.addEventListener("hashchange", route);
-  onUnauthorized(() => { api.signOut(); showSignIn("Your key is no longer accepted; sign in again."); });
+  window.addEventListener("hashchange", () => route({ moved: true }));
+  onUnauthorized(() => signOut("Your key is no longer accepted; sign in again."));
+  onFreshness(showFreshness);
   const key = api.session.key;
-  if (!key) { showSignIn(); return; }
-  enter(key).catch((error) => {
-    api.signOut();
-    showSignIn(error.status === 401 ? "" : `Could not sign in: ${describe(error)}`);
-  });
+  if (key) resume(key);
+  else showSignIn();
 }
 
 start();

@@ -1,26 +1,25 @@
 // What every screen reads: the caller's workspace, the chosen window (period, grouping,
 // timezone) and how fresh the numbers are.
 
-import { format } from "./ui.js";
-
 const FILTERS = "campaign-analytics.filters";
+const DEFAULT_FILTERS = { timeRange: "30d", groupBy: "day", timezone: null };
 
 export const state = {
   workspace: null,
   refresh: null,
-  filters: { timeRange: "30d", groupBy: "day", timezone: null },
+  filters: { ...DEFAULT_FILTERS },
   asOf: null,
 };
 
 export function loadFilters() {
   const saved = JSON.parse(sessionStorage.getItem(FILTERS) || "{}");
-  state.filters = { ...state.filters, ...saved };
+  state.filters = { ...DEFAULT_FILTERS, ...saved };
   if (!state.filters.timezone) state.filters.timezone = state.workspace.timezone;
 }
 
 export function forgetFilters() {
   sessionStorage.removeItem(FILTERS);
-  state.filters = { timeRange: "30d", groupBy: "day", timezone: null };
+  state.filters = { ...DEFAULT_FILTERS };
   state.asOf = null;
 }
 
@@ -34,23 +33,12 @@ export function windowParams() {
   return { timeRange: state.filters.timeRange, timezone: state.filters.timezone };
 }
 
-function every(seconds) {
-  if (seconds % 3600 === 0) return `${seconds / 3600} h`;
-  if (seconds % 60 === 0) return `${seconds / 60} min`;
-  return `${seconds} s`;
-}
+let freshnessShown = () => {};
+export function onFreshness(show) { freshnessShown = show; }
 
-// Each response says up to when its numbers go; the header shows the latest.
+// Each response says up to when its numbers go; the newest one is what the page shows.
 export function seenAsOf(asOf) {
-  const target = document.getElementById("as-of");
-  const cadence = `refreshing every ${every(state.refresh.incremental_every_seconds)}`;
-  if (!asOf) {
-    target.textContent = `No data refreshed yet, ${cadence}`;
-    return;
-  }
-  if (state.asOf && asOf < state.asOf) return;
-  state.asOf = asOf;
-  target.dataset.asOf = asOf;
-  target.textContent = `Data as of ${format.clock(asOf, state.filters.timezone)}, ${cadence}`;
-  target.title = format.time(asOf, state.filters.timezone);
+  if (asOf && state.asOf && Date.parse(asOf) < Date.parse(state.asOf)) return;
+  state.asOf = asOf || state.asOf;
+  freshnessShown(state.asOf);
 }

@@ -4,7 +4,9 @@ import * as api from "../api.js";
 import { barChart, lineChart } from "../charts.js";
 import { exportControl } from "../exporter.js";
 import { seenAsOf, state, windowParams } from "../state.js";
-import { el, empty, format, metric, section, shared } from "../ui.js";
+import { el, empty, metric } from "../dom.js";
+import { section, shared } from "../feedback.js";
+import { format } from "../format.js";
 import { deliverability, heatmap } from "./sections.js";
 
 const CARDS = [

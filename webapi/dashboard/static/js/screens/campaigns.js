@@ -1,8 +1,11 @@
 // The campaign list: every campaign with its window's numbers, sortable, searchable.
 
 import * as api from "../api.js";
+import { el, table } from "../dom.js";
+import { section } from "../feedback.js";
+import { format } from "../format.js";
 import { seenAsOf, state, windowParams } from "../state.js";
-import { el, empty, format, section, table } from "../ui.js";
+import { noCampaigns } from "./sections.js";
 
 const COLUMNS = [
   { key: "campaign_name", label: "Name",
@@ -15,19 +18,6 @@ const COLUMNS = [
   { key: "created_at", label: "Created", render: (row) => format.time(row.created_at,
     state.filters.timezone) },
 ];
-
-export function noCampaigns() {
-  const workspace = state.workspace.id;
-  return empty(
-    el("p", {}, el("strong", {}, "No campaigns yet.")),
-    el("p", {}, "Create one with ", el("code", {}, "POST /api/v1/workspaces/…/campaigns"),
-      " and send its events to ", el("code", {}, "POST …/events"), ", or fill this workspace "
-      + "with realistic demo data:"),
-    el("p", {}, el("code", {}, `campaign-analytics generate --workspace ${workspace} `
-      + "--events 100000")),
-    el("p", {}, "then ", el("code", {}, `campaign-analytics refresh --workspace ${workspace} --wait`),
-      " and reload this page."));
-}
 
 export function render(root) {
   root.append(el("div", { class: "screen-head" }, el("h1", {}, "Campaigns")));
@@ -57,6 +47,7 @@ export function render(root) {
     sort.descending = sort.key === key ? !sort.descending : key !== "campaign_name";
     sort.key = key;
     draw();
+    holder.querySelector(`button[data-sort="${key}"]`).focus();  // the table was redrawn
   };
 
   list.load(async () => {

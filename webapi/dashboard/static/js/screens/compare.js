@@ -2,9 +2,11 @@
 // the chi-square p-value in plain words.
 
 import * as api from "../api.js";
+import { el, empty } from "../dom.js";
+import { section } from "../feedback.js";
+import { format } from "../format.js";
 import { seenAsOf, windowParams } from "../state.js";
-import { el, empty, format, section } from "../ui.js";
-import { noCampaigns } from "./campaigns.js";
+import { noCampaigns } from "./sections.js";
 
 const MAX_PICKED = 5;
 const LOWER_IS_BETTER = new Set(["bounce_rate", "spam_rate", "unsubscribe_rate"]);

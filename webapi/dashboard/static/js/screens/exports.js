@@ -2,11 +2,13 @@
 // cancel while running; a new workspace export.
 
 import * as api from "../api.js";
-import { download, exportControl, onExportsChanged } from "../exporter.js";
+import { el, empty, table } from "../dom.js";
+import { download, EXPORTS_CHANGED, exportControl } from "../exporter.js";
+import { describe, onLeave, section, toast } from "../feedback.js";
+import { format } from "../format.js";
+import { RUNNING } from "../jobs.js";
 import { state } from "../state.js";
-import { describe, el, empty, format, section, table, toast } from "../ui.js";
 
-const RUNNING = new Set(["queued", "processing"]);
 const POLL_MS = 2000;
 
 function actions(row, reload) {
@@ -46,7 +48,7 @@ export function render(root) {
 
   function reload() {
     clearTimeout(timer);
-    if (!list.card.isConnected) return;
+    if (!list.card.isConnected) return;  // a poll that outlived its screen
     list.load(async () => {
       const rows = await api.get("/analytics/exports", { limit: 50 });
       if (rows.some((row) => RUNNING.has(row.status))) timer = setTimeout(reload, POLL_MS);
@@ -67,6 +69,10 @@ export function render(root) {
       ] });
     });
   }
-  onExportsChanged(reload);
+  document.addEventListener(EXPORTS_CHANGED, reload);
+  onLeave(() => {
+    clearTimeout(timer);
+    document.removeEventListener(EXPORTS_CHANGED, reload);
+  });
   reload();
 }

@@ -2,11 +2,12 @@
 // deliverability and the send-time heatmap of every campaign, and a workspace export.
 
 import * as api from "../api.js";
+import { el, metric, table } from "../dom.js";
 import { exportControl } from "../exporter.js";
+import { section, shared } from "../feedback.js";
+import { format } from "../format.js";
 import { seenAsOf, windowParams } from "../state.js";
-import { el, format, metric, section, shared, table } from "../ui.js";
-import { noCampaigns } from "./campaigns.js";
-import { deliverability, heatmap } from "./sections.js";
+import { deliverability, heatmap, noCampaigns } from "./sections.js";
 
 const RATE_OF = { emails_delivered: "delivery_rate", emails_opened: "open_rate",
   emails_clicked: "click_rate", emails_replied: "reply_rate" };

@@ -1,10 +1,11 @@
-// Sections that show the same thing for one campaign or the whole workspace: the
-// engagement heatmap and deliverability.
+// What several screens show: the engagement heatmap and deliverability (of a campaign or
+// the whole workspace), and what to do when there are no campaigns yet.
 
 import * as api from "../api.js";
 import { barChart } from "../charts.js";
-import { seenAsOf, windowParams } from "../state.js";
-import { el, empty, format, metric, table } from "../ui.js";
+import { el, empty, metric, table } from "../dom.js";
+import { format } from "../format.js";
+import { seenAsOf, state, windowParams } from "../state.js";
 
 const DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
 const PERIODS = [["nighttime", "Night 0–6"], ["early_morning", "Early 6–9"],
@@ -58,11 +59,12 @@ export function heatmap(part, filter) {
         { ...windowParams(), ...filter, granularity });
       seenAsOf(data.as_of);
       if (!data.heatmap.some((cell) => cell.emails_sent)) {
-        return [toggle, empty("No messages were sent in this period.")];
+        return empty("No messages were sent in this period.");
       }
-      return [toggle, heatTable(data.heatmap, granularity), optimal(data.optimal_send_time)];
+      return [heatTable(data.heatmap, granularity), optimal(data.optimal_send_time)];
     });
   }
+  part.card.insertBefore(toggle, part.body);  // outside what reloads: it keeps the focus
   load();
 }
 
@@ -95,4 +97,17 @@ export function deliverability(part, filter) {
       ] }),
     ];
   });
+}
+
+export function noCampaigns() {
+  const workspace = state.workspace.id;
+  return empty(
+    el("p", {}, el("strong", {}, "No campaigns yet.")),
+    el("p", {}, "Create one with ", el("code", {}, "POST /api/v1/workspaces/…/campaigns"),
+      " and send its events to ", el("code", {}, "POST …/events"), ", or fill this workspace "
+      + "with realistic demo data:"),
+    el("p", {}, el("code", {}, `campaign-analytics generate --workspace ${workspace} `
+      + "--events 100000")),
+    el("p", {}, "then ", el("code", {}, `campaign-analytics refresh --workspace ${workspace} --wait`),
+      " and reload this page."));
 }
