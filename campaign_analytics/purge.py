@@ -27,6 +27,7 @@ from .models import (
     CampaignBucket,
     DeliveryBucket,
     EmailEvent,
+    EventVerdict,
     Lead,
     LeadMessages,
     Message,
@@ -40,11 +41,12 @@ PURGE_BATCH = 20_000
 TABLES: tuple[tuple[str, Any], ...] = (
     ("events", EmailEvent), ("replies", Reply), ("messages", Message), ("leads", Lead),
 )
-# Rollups have no single id column (rollup_campaign_buckets is keyed by campaign and
-# bucket): their batches are chosen by physical row address.
+# Rollups (and the verdicts a refresh writes beside them) are chosen by physical row
+# address: rollup_campaign_buckets has no single id column.
 ROLLUPS: tuple[tuple[str, Any], ...] = (
     ("rollup_campaign_buckets", CampaignBucket), ("rollup_delivery_buckets", DeliveryBucket),
     ("rollup_bounce_reasons", BounceReasonBucket), ("rollup_lead_messages", LeadMessages),
+    ("event_verdicts", EventVerdict),
 )
 
 

@@ -12,7 +12,7 @@ from ..campaigns import get_campaign
 from ..models import CampaignBucket, Lead, LeadMessages, Reply
 from ..models.vocabulary import LeadStatus, Qualification, ReplyClass
 from . import rates
-from .reading import REPLY_CLASSES, ROLLUP_CACHE, Counts, by_day, refresh_state
+from .reading import REPLY_CLASSES, ROLLUP_CACHE, Counts, Engagement, by_day, refresh_state
 from .windows import Grouping, Window, bucket_of, last_days
 
 SUMMARY = {
@@ -20,7 +20,8 @@ SUMMARY = {
     "emails_opened": "opened", "emails_clicked": "clicked", "emails_replied": "replied",
     "spam_complaints": "spam_complaints", "unsubscribes": "unsubscribes",
     "emails_failed": "failed", "total_opens": "total_opens", "total_clicks": "total_clicks",
-    "total_replies": "total_replies",
+    "total_replies": "total_replies", "machine_opens": "machine_opened",
+    "bot_clicks": "bot_clicked", "inferred_opens": "inferred_opens",
 }
 SERIES = {
     "sent": "sent", "delivered": "delivered", "opened": "opened", "clicked": "clicked",
@@ -47,14 +48,15 @@ def time_series(days: dict[date, Counts], window: Window, grouping: Grouping,
 
 def campaign_analytics(
     session: Session, workspace_id: str, campaign_id: str, window: Window,
-    grouping: Grouping, now: datetime,
+    grouping: Grouping, now: datetime, engagement: Engagement = Engagement.ALL,
 ) -> dict[str, Any]:
     campaign = get_campaign(session, workspace_id, campaign_id)
     state = refresh_state(session, workspace_id)  # first: a later refresh only adds to it
     recent = last_days(7, window.timezone, now)
     rolled = ROLLUP_CACHE.get_or_compute(
-        state, ("campaign", campaign.id, window, grouping, recent.start),
-        lambda: _rolled_up(session, workspace_id, campaign.id, window, grouping, recent))
+        state, ("campaign", campaign.id, window, grouping, recent.start, engagement),
+        lambda: _rolled_up(session, workspace_id, campaign.id, window, grouping, recent,
+                           engagement))
     leads = lead_numbers(session, campaign.id, recent, rolled["lead_messages"])
     return {
         "campaign": {"id": campaign.id, "name": campaign.name, "status": campaign.status,
@@ -71,11 +73,12 @@ def campaign_analytics(
 
 def _rolled_up(
     session: Session, workspace_id: str, campaign_id: str, window: Window,
-    grouping: Grouping, recent: Window,
+    grouping: Grouping, recent: Window, engagement: Engagement,
 ) -> dict[str, Any]:
     """Everything that comes from the rollups: it changes only when a refresh does."""
     in_campaign = CampaignBucket.campaign_id == campaign_id
-    days = by_day(session, CampaignBucket, workspace_id, window, in_campaign)
+    days = by_day(session, CampaignBucket, workspace_id, window, in_campaign,
+                  engagement=engagement)
     totals = sum(days.values(), Counts())
     last7 = sum(by_day(session, CampaignBucket, workspace_id, recent, in_campaign).values(),
                 Counts())

@@ -23,7 +23,7 @@ from ..fields import Text
 from ..models import Campaign, CampaignBucket
 from . import rates
 from .bodies import WindowBody, distinct
-from .reading import Counts, as_of, by_key, windowed
+from .reading import Counts, Engagement, as_of, by_key, windowed
 from .windows import Window, resolve_window
 
 MIN_CAMPAIGNS, MAX_CAMPAIGNS = 2, 20
@@ -48,6 +48,9 @@ class CompareRequest(WindowBody):
     metrics: Annotated[list[RateName], Field(min_length=1), AfterValidator(distinct)] = Field(
         default_factory=lambda: list(rates.RATES),
         description="Any of the eight rates; default all of them")
+    engagement: Engagement = Field(
+        Engagement.ALL, description="all (default), or human: without machine opens and bot "
+                                    "clicks, a human click counting as an open")
 
     def window(self, timezone: str, now: datetime) -> Window:
         return resolve_window(self.time_range, self.start_date, self.end_date,
@@ -65,7 +68,7 @@ def compare(session: Session, workspace_id: str, request: CompareRequest,
         raise CampaignNotFound(missing[0])
     counts = by_key(session, windowed(CampaignBucket, workspace_id, window,
                                       CampaignBucket.campaign_id.in_(request.campaign_ids),
-                                      key=CampaignBucket.campaign_id))
+                                      key=CampaignBucket.campaign_id), request.engagement)
     per_campaign = [(campaign_id, counts.get(campaign_id, Counts()))
                     for campaign_id in request.campaign_ids]
     return {

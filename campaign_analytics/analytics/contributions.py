@@ -15,6 +15,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..engagement.rules import Rules
+from ..engagement.sql import (
+    ADDRESS,
+    client_sql,
+    link_sql,
+    machine_codes,
+    names_sql,
+    verdict_sql,
+)
 from ..models.rollup import COUNTERS
 
 BUCKET = "date_bin('15 minutes', {at}, TIMESTAMPTZ '2000-01-01 00:00:00+00')"
@@ -69,16 +78,19 @@ EVERY_EVENT = f"""CASE ev.type WHEN 'failed' THEN {_counter("failed")}
 # ``refresh_events`` and ``refresh_scope`` tables a scoped refresh fills first.
 @dataclass(frozen=True)
 class Source:
-    events: str  # rows (id, message_id, type, occurred_at, bounce_type, reason, classification)
+    # rows (id, message_id, type, occurred_at, bounce_type, reason, classification, client,
+    # link); {client}, {link} and {address} are filled in with the engagement rules
+    events: str
     messages: str  # rows (message_id, campaign_id, account_id, provider, lead_id)
 
 
 WORKSPACE = Source(
     events="""(SELECT e.id, e.message_id, e.type, e.occurred_at, e.bounce_type, e.reason,
-                      r.classification
+                      r.classification, {client} AS client, {link} AS link
                FROM email_events e
                LEFT JOIN replies r ON e.type = 'replied' AND r.workspace_id = :ws
                                   AND r.event_external_id = e.external_id
+               {address}
                WHERE e.workspace_id = :ws)""",
     messages="""(SELECT message_id, campaign_id, coalesce(account_id, '') AS account_id,
                         mailbox_provider AS provider, lead_id
@@ -94,13 +106,21 @@ CREATE TEMP TABLE refresh_events ON COMMIT DROP AS
 SELECT e.id, e.message_id, e.type, e.occurred_at, e.bounce_type, e.reason,
        (SELECT r.classification FROM replies r
         WHERE e.type = 'replied' AND r.workspace_id = :ws
-          AND r.event_external_id = e.external_id) AS classification
+          AND r.event_external_id = e.external_id) AS classification,
+       {client} AS client, {link} AS link
 FROM refresh_scope s
 CROSS JOIN LATERAL (
     SELECT * FROM email_events e
     WHERE e.workspace_id = :ws AND e.message_id = s.message_id AND e.id <= :new
 ) e
+{address}
 """
+
+
+def with_rules(sql: str, rules: Rules) -> str:
+    """Fill in how each open and click is judged (see ``engagement.sql``)."""
+    return sql.replace("{client}", client_sql(rules)).replace("{link}", link_sql()) \
+        .replace("{address}", ADDRESS)
 
 
 def _firsts() -> str:
@@ -109,29 +129,54 @@ def _firsts() -> str:
     )
 
 
+# What people did, per message (``p``: firsts of opens and clicks that are no machine's,
+# and of the machines'): a human click implies an open; engagement is credited to the send.
+PEOPLE: tuple[tuple[str, str], ...] = (
+    ("least(p.human_open, p.human_click)", "human_opened"),
+    ("p.human_click", "human_clicked"),
+    ("CASE WHEN p.human_open IS NULL THEN p.human_click END", "inferred_opens"),
+    ("CASE WHEN coalesce(p.human_open, p.human_click) IS NOT NULL THEN m.sent END",
+     "slot_human_opened"),
+    ("CASE WHEN p.human_click IS NOT NULL THEN m.sent END", "slot_human_clicked"),
+    ("p.machine_open", "machine_opened"),
+    ("p.bot_click", "bot_clicked"),
+)
+# Event totals of people: the same facts as the totals, counted when no machine's.
+HUMAN_TOTALS = {"human_total_opens": "total_opens", "human_total_clicks": "total_clicks"}
+
+
 def _unpivot() -> str:
     """One row per first occurrence: its instant and its counter."""
     pairs = [(f"m.{name}", name) for name, _ in FIRSTS]
     pairs += [(f"CASE WHEN m.{first} IS NOT NULL THEN m.sent END", slot)
               for slot, first in SLOTS]
+    pairs += list(PEOPLE)
     return ", ".join(f"({at}, {_counter(name)})" for at, name in pairs)
 
 
 def _sums() -> str:
+    def condition(name: str) -> str:
+        if name in HUMAN_TOTALS:
+            return f"counter = {_counter(HUMAN_TOTALS[name])} AND human"
+        return f"counter = {_counter(name)}"
+
     return ",\n    ".join(
-        f"coalesce(sum(sign) FILTER (WHERE counter = {n}), 0) AS {name}"
-        for n, name in enumerate(COUNTERS)
+        f"coalesce(sum(sign) FILTER (WHERE {condition(name)}), 0) AS {name}"
+        for name in COUNTERS
     )
 
 
-def events_sql(source: Source, *, since: bool) -> str:
-    """CTEs ``fine``, one row per (campaign, account, provider, bucket), and ``reasons``:
-    the contributions as of ``:new``, minus (``since``) those as of ``:old``."""
-    older = f"UNION ALL SELECT e.*, -1 AS sign FROM {source.events} e WHERE e.id <= :old" \
+def events_sql(source: Source, rules: Rules, *, since: bool) -> str:
+    """CTEs ``fine``, one row per (campaign, account, provider, bucket), ``reasons``,
+    ``per_lead`` and ``engaged`` (every open and click with its reason code): the
+    contributions as of ``:new``, minus (``since``) those as of ``:old``."""
+    events = with_rules(source.events, rules)
+    older = f"UNION ALL SELECT e.*, -1 AS sign FROM {events} e WHERE e.id <= :old" \
         if since else ""
+    machine = f"reason IN ({machine_codes(rules)})"
     return f"""
 WITH ev AS MATERIALIZED (
-    SELECT e.*, 1 AS sign FROM {source.events} e WHERE e.id <= :new
+    SELECT e.*, 1 AS sign FROM {events} e WHERE e.id <= :new
     {older}
 ),
 firsts AS (
@@ -144,15 +189,45 @@ msg AS MATERIALIZED (
     SELECT f.*, m.campaign_id, m.account_id, m.provider, m.lead_id
     FROM firsts f JOIN {source.messages} m ON m.message_id = f.message_id
 ),
+bursts AS (
+    SELECT ev.message_id, ev.sign, count(DISTINCT ev.link) AS links
+    FROM ev JOIN msg m ON m.message_id = ev.message_id AND m.sign = ev.sign
+    WHERE ev.type = 'clicked' AND ev.occurred_at
+          < m.clicked + make_interval(secs => {rules.links_at_once_seconds})
+    GROUP BY 1, 2
+),
+engaged AS MATERIALIZED (
+    SELECT ev.id, ev.message_id, ev.sign, ev.type, ev.occurred_at, m.campaign_id,
+           m.account_id, m.provider, {verdict_sql(rules)} AS reason
+    FROM ev JOIN msg m ON m.message_id = ev.message_id AND m.sign = ev.sign
+    LEFT JOIN bursts b ON b.message_id = ev.message_id AND b.sign = ev.sign
+    WHERE m.sent IS NOT NULL AND ev.type IN ('opened', 'clicked')
+),
+people AS (
+    SELECT message_id, sign,
+        min(occurred_at) FILTER (WHERE type = 'opened' AND NOT {machine}) AS human_open,
+        min(occurred_at) FILTER (WHERE type = 'clicked' AND NOT {machine}) AS human_click,
+        min(occurred_at) FILTER (WHERE type = 'opened' AND {machine}) AS machine_open,
+        min(occurred_at) FILTER (WHERE type = 'clicked' AND {machine}) AS bot_click
+    FROM engaged GROUP BY message_id, sign
+),
 facts AS (
-    SELECT m.campaign_id, m.account_id, m.provider, m.sign, x.counter, x.at
-    FROM msg m CROSS JOIN LATERAL (VALUES {_unpivot()}) AS x(at, counter)
+    SELECT m.campaign_id, m.account_id, m.provider, m.sign, x.counter, x.at,
+           NULL::boolean AS human
+    FROM msg m LEFT JOIN people p ON p.message_id = m.message_id AND p.sign = m.sign
+    CROSS JOIN LATERAL (VALUES {_unpivot()}) AS x(at, counter)
     WHERE m.sent IS NOT NULL AND x.at IS NOT NULL
     UNION ALL
-    SELECT m.campaign_id, m.account_id, m.provider, m.sign, {EVERY_EVENT}, ev.occurred_at
+    SELECT m.campaign_id, m.account_id, m.provider, m.sign, {EVERY_EVENT}, ev.occurred_at,
+           NULL::boolean
     FROM ev JOIN msg m ON m.message_id = ev.message_id AND m.sign = ev.sign
-    WHERE ev.type = 'failed'
-       OR (m.sent IS NOT NULL AND ev.type IN ('opened', 'clicked', 'replied'))
+    WHERE ev.type = 'failed' OR (m.sent IS NOT NULL AND ev.type = 'replied')
+    UNION ALL
+    SELECT campaign_id, account_id, provider, sign,
+           CASE type WHEN 'opened' THEN {_counter("total_opens")}
+                ELSE {_counter("total_clicks")} END,
+           occurred_at, NOT {machine}
+    FROM engaged
 ),
 fine AS (
     SELECT campaign_id, account_id, provider, {BUCKET.format(at="at")} AS bucket,
@@ -202,7 +277,8 @@ WITH taken AS (
 ),
 facts AS (
     SELECT m.campaign_id, coalesce(m.account_id, '') AS account_id,
-           m.mailbox_provider AS provider, e.occurred_at AS at, x.sign, x.counter
+           m.mailbox_provider AS provider, e.occurred_at AS at, x.sign, x.counter,
+           NULL::boolean AS human
     FROM taken t
     JOIN replies r ON r.id = t.reply_id
     JOIN email_events e ON e.workspace_id = :ws AND e.external_id = r.event_external_id
@@ -230,12 +306,28 @@ per_lead AS (
 )"""
 
 
-def apply_sql(contributions: str, *, upsert: bool, prefix: str = "") -> str:
+def _verdicts(rules: Rules) -> str:
+    """Store each open's and click's verdict as of ``:new`` (a message's verdicts change
+    only when it has new events, which puts it in the scope that writes them)."""
+    verdict, reason = names_sql(rules, "reason")
+    return f"""
+by_verdict AS (
+    INSERT INTO event_verdicts (event_id, workspace_id, campaign_id, verdict, reason)
+    SELECT id, :ws, campaign_id, {verdict}, {reason} FROM engaged WHERE sign = 1
+    ON CONFLICT (event_id) DO UPDATE SET (verdict, reason) = ROW(EXCLUDED.verdict, EXCLUDED.reason)
+    WHERE (event_verdicts.verdict, event_verdicts.reason)
+          IS DISTINCT FROM (EXCLUDED.verdict, EXCLUDED.reason)
+),"""
+
+
+def apply_sql(contributions: str, *, upsert: bool, prefix: str = "",
+              verdicts: Rules | None = None) -> str:
     """Add ``fine``, ``reasons`` and ``per_lead`` to the rollup tables (or to tables of the
-    same shape named with ``prefix``), in one statement."""
+    same shape named with ``prefix``), and with ``verdicts`` the verdicts of ``engaged``
+    to ``event_verdicts``, in one statement."""
     columns = ", ".join(COUNTERS)
     grouped = ", ".join(f"sum({name})" for name in COUNTERS)
-    return f"""{contributions},
+    return f"""{contributions},{_verdicts(verdicts) if verdicts else ""}
 by_delivery AS (
     INSERT INTO {prefix}rollup_delivery_buckets (workspace_id, campaign_id, account_id, provider,
                                          bucket, {columns})

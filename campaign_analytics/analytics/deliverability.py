@@ -20,7 +20,7 @@ from ..accounts import get_account
 from ..campaigns import get_campaign
 from ..models import BounceReasonBucket, Campaign, DeliveryBucket, SendingAccount
 from . import rates
-from .reading import Counts, as_of, by_day, by_key, windowed
+from .reading import Counts, Engagement, as_of, by_day, by_key, windowed
 from .windows import Window
 
 TOP_REASONS = 5
@@ -30,6 +30,7 @@ PROVIDER_RATES = ("bounce_rate", "open_rate", "reply_rate", "spam_rate")
 def deliverability(
     session: Session, workspace_id: str, window: Window, *,
     campaign_id: str | None = None, account_id: str | None = None,
+    engagement: Engagement = Engagement.ALL,
 ) -> dict[str, Any]:
     """The deliverability report; unknown ids are CAMPAIGN_NOT_FOUND / ACCOUNT_NOT_FOUND."""
     if campaign_id is not None:
@@ -43,7 +44,7 @@ def deliverability(
     days = by_day(session, DeliveryBucket, workspace_id, window, *filters)
     totals = sum(days.values(), Counts())
     providers = by_key(session, windowed(DeliveryBucket, workspace_id, window, *filters,
-                                         key=DeliveryBucket.provider))
+                                         key=DeliveryBucket.provider), engagement)
     return {
         "time_range": window.as_dict(),
         "as_of": fresh,

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from ..campaigns import get_campaign
 from ..models import CampaignBucket
 from . import rates
-from .reading import Counts, as_of, by_key, windowed
+from .reading import Counts, Engagement, as_of, by_key, windowed
 from .windows import Window
 
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -73,7 +73,7 @@ class Cell:
 
 def engagement_heatmap(
     session: Session, workspace_id: str, window: Window, granularity: Granularity, *,
-    campaign_id: str | None = None,
+    campaign_id: str | None = None, engagement: Engagement = Engagement.ALL,
 ) -> dict[str, Any]:
     """Every cell of the week, zeros included, and the best hour to send."""
     fresh = as_of(session, workspace_id)  # before the numbers: see deliverability()
@@ -81,7 +81,7 @@ def engagement_heatmap(
     if campaign_id is not None:
         campaign_id = get_campaign(session, workspace_id, campaign_id).id
         conditions.append(CampaignBucket.campaign_id == campaign_id)
-    hours = hour_cells(session, workspace_id, window, *conditions)
+    hours = hour_cells(session, workspace_id, window, *conditions, engagement=engagement)
     if granularity is Granularity.HOUR:
         cells = [{"day_of_week": DAYS[day], "hour": hour, **hours[day, hour].as_dict()}
                  for day in range(7) for hour in HOURS]
@@ -99,12 +99,13 @@ def engagement_heatmap(
 
 
 def hour_cells(session: Session, workspace_id: str, window: Window,
-               *conditions: Any) -> dict[tuple[int, int], Cell]:
+               *conditions: Any, engagement: Engagement = Engagement.ALL,
+               ) -> dict[tuple[int, int], Cell]:
     """(day 0 = Monday, local hour) → cell, for all 168 slots."""
     local = func.timezone(window.timezone, CampaignBucket.bucket)
     slot = (extract("isodow", local) - 1) * 24 + extract("hour", local)
     sums: dict[Any, Counts] = by_key(session, windowed(CampaignBucket, workspace_id, window,
-                                                       *conditions, key=slot))
+                                                       *conditions, key=slot), engagement)
     cells = {(day, hour): Cell() for day in range(7) for hour in HOURS}
     for key, counts in sums.items():
         day, hour = divmod(int(key), 24)

@@ -11,6 +11,7 @@ import typing
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any, TypeVar
 
 from sqlalchemy import Date, Select, cast, func, literal, select
@@ -30,6 +31,22 @@ REPLY_CLASSES = {
 }
 
 
+class Engagement(StrEnum):
+    """Whose opens and clicks count (SPEC §10): ``all`` keeps section 7's definitions;
+    ``human`` leaves machine opens and bot clicks out, and a human click implies an open."""
+
+    ALL = "all"
+    HUMAN = "human"
+
+
+# What each engagement counter reads as when only people count.
+HUMAN_VIEW = {
+    "opened": "human_opened", "clicked": "human_clicked", "total_opens": "human_total_opens",
+    "total_clicks": "human_total_clicks", "slot_opened": "slot_human_opened",
+    "slot_clicked": "slot_human_clicked",
+}
+
+
 class Counts(dict[str, int]):
     """Counter sums plus the two derived totals every reader needs."""
 
@@ -41,6 +58,12 @@ class Counts(dict[str, int]):
 
     def __add__(self, other: dict[str, int]) -> Counts:  # type: ignore[override]
         return Counts({name: self[name] + other[name] for name in COUNTERS})
+
+    def seen_by(self, engagement: Engagement) -> Counts:
+        """The same numbers with only people's opens and clicks in the engagement ones."""
+        if engagement is Engagement.ALL:
+            return self
+        return Counts({**self, **{name: self[human] for name, human in HUMAN_VIEW.items()}})
 
 
 def _sums(model: Any, columns: Iterable[str] = COUNTERS) -> list[Any]:
@@ -67,19 +90,21 @@ def windowed(model: Any, workspace_id: str, window: Window | None, *conditions: 
     return query.group_by(keys[0]) if key is not None else query.group_by()
 
 
-def by_key(session: Session, query: Select[Any]) -> dict[Any, Counts]:
-    return {row.key: Counts(row._asdict()) for row in session.execute(query)}
+def by_key(session: Session, query: Select[Any],
+           engagement: Engagement = Engagement.ALL) -> dict[Any, Counts]:
+    return {row.key: Counts(row._asdict()).seen_by(engagement) for row in session.execute(query)}
 
 
-def total(session: Session, query: Select[Any]) -> Counts:
+def total(session: Session, query: Select[Any],
+          engagement: Engagement = Engagement.ALL) -> Counts:
     row = session.execute(query).one()
-    return Counts(row._asdict())
+    return Counts(row._asdict()).seen_by(engagement)
 
 
 def by_day(session: Session, model: Any, workspace_id: str, window: Window,
-           *conditions: Any) -> dict[date, Counts]:
+           *conditions: Any, engagement: Engagement = Engagement.ALL) -> dict[date, Counts]:
     return by_key(session, windowed(model, workspace_id, window, *conditions,
-                                    key=_local_day(model, window.timezone)))
+                                    key=_local_day(model, window.timezone)), engagement)
 
 
 def refresh_state(session: Session, workspace_id: str) -> RefreshState | None:

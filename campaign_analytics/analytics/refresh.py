@@ -23,12 +23,14 @@ from sqlalchemy import Connection, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
 from ..db import Database
+from ..engagement.rules import Rules, load_rules
 from ..jobs.context import JobContext
 from ..locks import lock_ingest, refreshing
 from ..models import (
     BounceReasonBucket,
     CampaignBucket,
     DeliveryBucket,
+    EventVerdict,
     LeadMessages,
     RefreshState,
     ReplyCorrection,
@@ -42,6 +44,7 @@ from .contributions import (
     apply_sql,
     events_sql,
     merge_sql,
+    with_rules,
 )
 
 log = logging.getLogger(__name__)
@@ -83,7 +86,7 @@ def refresh(
         tx = conn.execution_options(isolation_level="REPEATABLE READ")
         with tx.begin():
             tx.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
-            result = _run(tx, workspace_id, mode, campaigns, watermark, as_of)
+            result = _run(tx, workspace_id, mode, campaigns, watermark, as_of, load_rules())
     log.info("refresh %s of workspace %s: %d new events, watermark %d",
              mode.value, workspace_id, result.new_events, result.watermark)
     return result
@@ -100,52 +103,63 @@ def _safe_watermark(conn: Connection, workspace_id: str) -> tuple[int, datetime]
 
 def _run(
     conn: Connection, workspace_id: str, mode: RefreshMode, campaigns: list[str],
-    watermark: int, as_of: datetime,
+    watermark: int, as_of: datetime, rules: Rules,
 ) -> RefreshResult:
     state = conn.execute(select(RefreshState).where(
         RefreshState.workspace_id == workspace_id)).one_or_none()
     previous = state.watermark if state is not None else 0
-    if mode is RefreshMode.FULL and campaigns and state is not None:
+    # Rollups and verdicts made under other engagement rules are re-made whole: history is
+    # re-classified, and an increment never mixes the two rule sets.
+    same_rules = state is not None and state.engagement_rules == rules.version
+    if mode is RefreshMode.FULL and campaigns and same_rules:
+        assert state is not None
         # A partial rebuild keeps the workspace's watermark: other campaigns stay as they are.
-        _rebuild_campaigns(conn, workspace_id, campaigns, previous)
+        _rebuild_campaigns(conn, workspace_id, campaigns, previous, rules)
         conn.execute(update(RefreshState).where(RefreshState.workspace_id == workspace_id)
                      .values(refreshed_at=func.clock_timestamp()))
         return RefreshResult(mode, previous, state.as_of, 0)
     watermark = max(watermark, previous)
     new_events = _count_events(conn, workspace_id, previous, watermark)
-    if mode is RefreshMode.FULL or state is None:
-        _rebuild(conn, workspace_id, watermark)
-        _save_state(conn, workspace_id, watermark, as_of, full=True)
+    if mode is RefreshMode.FULL or not same_rules:
+        _rebuild(conn, workspace_id, watermark, rules, reclassify=not same_rules)
+        _save_state(conn, workspace_id, watermark, as_of, rules, full=True)
         return RefreshResult(RefreshMode.FULL, watermark, as_of, new_events)
-    _advance(conn, workspace_id, previous, watermark)
-    _save_state(conn, workspace_id, watermark, max(as_of, state.as_of), full=False)
+    assert state is not None
+    _advance(conn, workspace_id, previous, watermark, rules)
+    _save_state(conn, workspace_id, watermark, max(as_of, state.as_of), rules, full=False)
     return RefreshResult(mode, watermark, max(as_of, state.as_of), new_events)
 
 
-def _rebuild(conn: Connection, workspace_id: str, watermark: int) -> None:
+def _rebuild(conn: Connection, workspace_id: str, watermark: int, rules: Rules, *,
+             reclassify: bool) -> None:
     """Empty rollups are filled directly; populated ones (the nightly case) are computed
-    into temporary tables and merged, so unchanged rows are not rewritten."""
+    into temporary tables and merged, so unchanged rows are not rewritten. Verdicts are
+    rewritten only under new rules: otherwise each scoped refresh kept them current."""
     # Reclassifications are already in the replies this snapshot reads.
     conn.execute(delete(ReplyCorrection).where(ReplyCorrection.workspace_id == workspace_id))
+    if reclassify:
+        conn.execute(delete(EventVerdict).where(EventVerdict.workspace_id == workspace_id))
+    verdicts = rules if reclassify else None
     params = {"ws": workspace_id, "new": watermark}
-    contributions = events_sql(WORKSPACE, since=False)
+    contributions = events_sql(WORKSPACE, rules, since=False)
     populated = conn.execute(select(CampaignBucket.campaign_id).where(
         CampaignBucket.workspace_id == workspace_id).limit(1)).first()
     if populated is None:
         for table in ROLLUPS:  # rows of campaigns whose messages have all gone
             conn.execute(delete(table).where(table.workspace_id == workspace_id))
-        _aggregate(conn, apply_sql(contributions, upsert=False), params)
+        _aggregate(conn, apply_sql(contributions, upsert=False, verdicts=verdicts), params)
         return
     for table, _, _ in ROLLUP_TABLES:
         conn.execute(text(f"CREATE TEMP TABLE fresh_{table} (LIKE {table}) ON COMMIT DROP"))
-    _aggregate(conn, apply_sql(contributions, upsert=False, prefix="fresh_"), params)
+    _aggregate(conn, apply_sql(contributions, upsert=False, prefix="fresh_",
+                               verdicts=verdicts), params)
     for table, key, values in ROLLUP_TABLES:
         for statement in merge_sql(table, key, values):
             _aggregate(conn, statement, {"ws": workspace_id})
 
 
 def _rebuild_campaigns(
-    conn: Connection, workspace_id: str, campaigns: list[str], watermark: int
+    conn: Connection, workspace_id: str, campaigns: list[str], watermark: int, rules: Rules
 ) -> None:
     """Rebuild some campaigns' rollups as of the current watermark."""
     _apply_corrections(conn, workspace_id, watermark)
@@ -153,16 +167,18 @@ def _rebuild_campaigns(
         conn.execute(delete(table).where(table.workspace_id == workspace_id,
                                          table.campaign_id.in_(campaigns)))
     _fill_scope(conn, workspace_id, CAMPAIGNS, {"campaigns": campaigns})
-    _aggregate_scope(conn, workspace_id, watermark, None)
+    _aggregate_scope(conn, workspace_id, watermark, None, rules)
 
 
-def _advance(conn: Connection, workspace_id: str, previous: int, watermark: int) -> None:
+def _advance(
+    conn: Connection, workspace_id: str, previous: int, watermark: int, rules: Rules
+) -> None:
     """Add what the events in (previous, watermark] change, message by message."""
     _apply_corrections(conn, workspace_id, previous)
     if watermark == previous:
         return
     _fill_scope(conn, workspace_id, TOUCHED, {"old": previous, "new": watermark})
-    _aggregate_scope(conn, workspace_id, watermark, previous)
+    _aggregate_scope(conn, workspace_id, watermark, previous, rules)
 
 
 def _apply_corrections(conn: Connection, workspace_id: str, watermark: int) -> None:
@@ -193,14 +209,17 @@ def _fill_scope(
     conn.execute(text("ANALYZE refresh_scope"))
 
 
-def _aggregate_scope(conn: Connection, workspace_id: str, new: int, old: int | None) -> None:
+def _aggregate_scope(
+    conn: Connection, workspace_id: str, new: int, old: int | None, rules: Rules
+) -> None:
     """Gather the scope's events by index, then add what changed since ``old`` (None: the
-    scope's rollups were emptied)."""
+    scope's rollups were emptied), and store the scope's verdicts."""
     params = {"ws": workspace_id, "new": new}
-    conn.execute(text(FILL_SCOPE_EVENTS), params)
+    conn.execute(text(with_rules(FILL_SCOPE_EVENTS, rules)), params)
     conn.execute(text("ANALYZE refresh_events"))
     since = old is not None
-    _aggregate(conn, apply_sql(events_sql(SCOPE, since=since), upsert=since),
+    _aggregate(conn, apply_sql(events_sql(SCOPE, rules, since=since), upsert=since,
+                               verdicts=rules),
                {**params, "old": old} if since else params)
 
 
@@ -224,10 +243,12 @@ def _count_events(conn: Connection, workspace_id: str, old: int, new: int) -> in
 
 
 def _save_state(
-    conn: Connection, workspace_id: str, watermark: int, as_of: datetime, *, full: bool
+    conn: Connection, workspace_id: str, watermark: int, as_of: datetime, rules: Rules, *,
+    full: bool,
 ) -> None:
     values: dict[str, object] = {"workspace_id": workspace_id, "watermark": watermark,
-                                 "as_of": as_of, "refreshed_at": func.clock_timestamp()}
+                                 "as_of": as_of, "refreshed_at": func.clock_timestamp(),
+                                 "engagement_rules": rules.version}
     if full:
         values["full_refreshed_at"] = as_of
     statement = insert(RefreshState).values(**values)

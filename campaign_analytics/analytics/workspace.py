@@ -22,7 +22,16 @@ from ..models import (
 from ..models.vocabulary import CampaignStatus, LeadStatus
 from ..workspaces import get_workspace, validate_timezone
 from . import rates
-from .reading import ROLLUP_CACHE, Counts, as_of, by_key, refresh_state, total, windowed
+from .reading import (
+    ROLLUP_CACHE,
+    Counts,
+    Engagement,
+    as_of,
+    by_key,
+    refresh_state,
+    total,
+    windowed,
+)
 from .windows import Window, last_days
 
 TOP_CAMPAIGNS = 5
@@ -47,20 +56,22 @@ def _campaign_counts(session: Session, workspace_id: str) -> tuple[int, int]:
     return int(everyone), int(active)
 
 
-def _per_campaign(session: Session, workspace_id: str, window: Window,
+def _per_campaign(session: Session, workspace_id: str, window: Window, engagement: Engagement,
                   ) -> tuple[RefreshState | None, dict[str, Counts]]:
     """The window's counts of every live campaign that has any. The refresh state is read
     first: a later refresh only adds to what it promises."""
     state = refresh_state(session, workspace_id)
-    every_campaign = ROLLUP_CACHE.get_or_compute(state, ("overview", window), lambda: by_key(
-        session, windowed(CampaignBucket, workspace_id, window, key=CampaignBucket.campaign_id,
-                          live_only=False)))
+    every_campaign = ROLLUP_CACHE.get_or_compute(
+        state, ("overview", window, engagement), lambda: by_key(session, windowed(
+            CampaignBucket, workspace_id, window, key=CampaignBucket.campaign_id,
+            live_only=False), engagement))
     live = set(session.scalars(select(Campaign.id).where(_live_campaigns(workspace_id))))
     return state, {cid: counts for cid, counts in every_campaign.items() if cid in live}
 
 
-def overview(session: Session, workspace_id: str, window: Window) -> dict[str, Any]:
-    state, per_campaign = _per_campaign(session, workspace_id, window)
+def overview(session: Session, workspace_id: str, window: Window,
+             engagement: Engagement = Engagement.ALL) -> dict[str, Any]:
+    state, per_campaign = _per_campaign(session, workspace_id, window, engagement)
     everyone, active = _campaign_counts(session, workspace_id)
     totals = sum(per_campaign.values(), Counts())
     return {
@@ -87,10 +98,11 @@ def top_campaigns(session: Session, per_campaign: dict[str, Counts],
     return [_top_entry(campaigns[campaign_id], counts) for campaign_id, counts in ranked]
 
 
-def campaign_table(session: Session, workspace_id: str, window: Window) -> dict[str, Any]:
+def campaign_table(session: Session, workspace_id: str, window: Window,
+                   engagement: Engagement = Engagement.ALL) -> dict[str, Any]:
     """Every live campaign's window numbers, zeros included, newest first: the dashboard's
     campaign list reads all of them in one request instead of one per campaign."""
-    state, per_campaign = _per_campaign(session, workspace_id, window)
+    state, per_campaign = _per_campaign(session, workspace_id, window, engagement)
     campaigns = list(session.scalars(
         select(Campaign).where(_live_campaigns(workspace_id))
         .order_by(Campaign.created_at.desc(), Campaign.id.desc())))

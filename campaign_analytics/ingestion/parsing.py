@@ -29,13 +29,15 @@ REQUIRED_BY_TYPE: dict[str, tuple[str, ...]] = {
 }
 KNOWN_FIELDS = frozenset({
     *REQUIRED_ALWAYS, "lead_id", "account_id", "step", "variant", "subject", "recipient",
-    "bounce_type", "reason", "url", "user_agent", "ip", "from", "body", "headers",
+    "bounce_type", "reason", "url", "user_agent", "ip", "http_method", "from", "body",
+    "headers",
 })
 IDENTIFIERS = ("external_id", "campaign_id", "message_id", "lead_id", "account_id")
 # The longest value of each text field.
 TEXT_LIMITS: dict[str, int] = {
     **dict.fromkeys(IDENTIFIERS, MAX_ID), "variant": 50, "subject": 2000, "recipient": 320,
-    "reason": 2000, "url": 4000, "user_agent": 2000, "ip": 45, "from": 320, "body": MAX_TEXT,
+    "reason": 2000, "url": 4000, "user_agent": 2000, "ip": 45, "http_method": 10, "from": 320,
+    "body": MAX_TEXT,
 }
 _IDENTIFIER_SET = frozenset(IDENTIFIERS)
 _TYPES = frozenset(EventType.__members__.values())
@@ -78,6 +80,7 @@ class ParsedEvent:
     reply_from: str | None = None
     body: str | None = None
     classification: str | None = None
+    http_method: str | None = None  # of the tracking request (opens, clicks): GET, HEAD, …
 
 
 def _text(raw: dict[str, Any], name: str) -> str | None:
@@ -219,6 +222,7 @@ def _parse_valid(index: int, raw: dict[str, Any], now: datetime) -> ParsedEvent 
         mailbox_provider(recipient).value if kind in MESSAGE_TYPES else None,
         bounce_type, get("reason"), get("url"), get("user_agent"), get("ip"),
         (get("from") or "").strip().lower() or None, get("body"), classification,
+        get("http_method"),
     )
 
 
@@ -263,4 +267,5 @@ def _parse_checked(index: int, raw: Any, now: datetime) -> ParsedEvent:
         reply_from=(_text(raw, "from") or "").strip().lower() or None,
         body=body,
         classification=(classify_reply(subject, body, _headers(raw)).value if replied else None),
+        http_method=_text(raw, "http_method"),
     )

@@ -28,6 +28,7 @@ STAGING_COLUMNS = (
     "idx", "row_id", "external_id", "type", "occurred_at", "campaign_id", "message_id",
     "lead_id", "account_id", "step", "variant", "subject", "recipient", "mailbox_provider",
     "bounce_type", "reason", "url", "user_agent", "ip", "reply_from", "body", "classification",
+    "http_method",
 )
 # Their types, for a binary COPY (the cheapest to encode and to read).
 STAGING_TYPES = tuple(
@@ -46,7 +47,7 @@ CREATE TEMP TABLE ingest_staging (
     campaign_id text, message_id text, lead_id text, account_id text, step smallint,
     variant text, subject text, recipient text, mailbox_provider text, bounce_type text,
     reason text, url text, user_agent text, ip text, reply_from text, body text,
-    classification text
+    classification text, http_method text
 ) ON COMMIT DROP
 """
 # A temp table has no statistics until analysed; the staging-only joins and sorts below
@@ -58,9 +59,10 @@ DROP_STAGED = "DELETE FROM ingest_staging WHERE idx = ANY(CAST(:idx AS int[]))"
 INSERT_EVENTS = """
 WITH inserted AS (
     INSERT INTO email_events (workspace_id, campaign_id, message_id, external_id, type,
-                              occurred_at, bounce_type, reason, url, user_agent, ip)
+                              occurred_at, bounce_type, reason, url, user_agent, ip,
+                              http_method)
     SELECT :ws, campaign_id, message_id, external_id, type, occurred_at, bounce_type, reason,
-           url, user_agent, ip
+           url, user_agent, ip, http_method
     FROM ingest_staging ORDER BY idx
     ON CONFLICT (workspace_id, external_id) DO NOTHING
     RETURNING external_id
@@ -224,6 +226,7 @@ def stage(conn: Connection, events: Sequence[ParsedEvent]) -> None:
                 event.step, event.variant, event.subject, event.recipient,
                 event.mailbox_provider, event.bounce_type, event.reason, event.url,
                 event.user_agent, event.ip, event.reply_from, event.body, event.classification,
+                event.http_method,
             ))
     conn.execute(text(ANALYZE_STAGING))
 

@@ -84,6 +84,7 @@ class EmailEvent(Base):
     url: Mapped[str | None] = mapped_column(Text)
     user_agent: Mapped[str | None] = mapped_column(Text)
     ip: Mapped[str | None] = mapped_column(String(45))
+    http_method: Mapped[str | None] = mapped_column(String(10))
     ingested_at: Mapped[datetime] = created_at_column()
 
 

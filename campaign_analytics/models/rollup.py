@@ -22,6 +22,11 @@ COUNTERS: tuple[str, ...] = (
     "unsubscribes", "opened", "clicked", "replied", "total_opens", "total_clicks",
     "replies_interested", "replies_not_interested", "replies_out_of_office", "replies_other",
     "slot_opened", "slot_clicked", "slot_replied",
+    # Engagement people can trust (SPEC §10): what is left when machine opens and bot
+    # clicks are not counted (a human click implies an open), and the machines themselves.
+    "human_opened", "human_clicked", "inferred_opens", "human_total_opens",
+    "human_total_clicks", "slot_human_opened", "slot_human_clicked", "machine_opened",
+    "bot_clicked",
 )
 
 
@@ -49,6 +54,15 @@ class _Counters:
     slot_opened: Mapped[int] = _counter()
     slot_clicked: Mapped[int] = _counter()
     slot_replied: Mapped[int] = _counter()
+    human_opened: Mapped[int] = _counter()
+    human_clicked: Mapped[int] = _counter()
+    inferred_opens: Mapped[int] = _counter()
+    human_total_opens: Mapped[int] = _counter()
+    human_total_clicks: Mapped[int] = _counter()
+    slot_human_opened: Mapped[int] = _counter()
+    slot_human_clicked: Mapped[int] = _counter()
+    machine_opened: Mapped[int] = _counter()
+    bot_clicked: Mapped[int] = _counter()
 
 
 class CampaignBucket(_Counters, Base):
@@ -111,6 +125,21 @@ class LeadMessages(Base):
     failed: Mapped[int] = _counter()
 
 
+class EventVerdict(Base):
+    """Who opened or clicked: each open and click of a sent message with its verdict
+    (``human|machine|unknown``) and the reason, as the last refresh that touched its
+    message classified it under the rules of ``refresh_state.engagement_rules``."""
+
+    __tablename__ = "event_verdicts"
+
+    event_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    campaign_id: Mapped[str] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    verdict: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str] = mapped_column(String(40))
+
+
 class RefreshState(Base):
     """How far a workspace's rollups reach: every event with ``id <= watermark`` is in
     them, and every event ingested before ``as_of`` has such an id."""
@@ -125,6 +154,9 @@ class RefreshState(Base):
     # Changes with every refresh that changes rollups (a campaign rebuild keeps ``as_of``):
     # what caches of rollup-derived numbers are keyed by.
     refreshed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The engagement rules (their version) the rollups and verdicts were computed with: a
+    # refresh under other rules rebuilds everything (SPEC §10: history is re-classified).
+    engagement_rules: Mapped[str | None] = mapped_column(String(40))
 
 
 class ReplyCorrection(Base):

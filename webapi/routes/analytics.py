@@ -36,7 +36,8 @@ def campaign(workspace_id: str, campaign_id: str, query: CampaignAnalyticsQuery)
     session = snapshot_session()
     now = datetime.now(UTC)
     window = query.window(session, workspace_id, now)
-    data = campaign_analytics(session, workspace_id, campaign_id, window, query.group_by, now)
+    data = campaign_analytics(session, workspace_id, campaign_id, window, query.group_by, now,
+                              query.engagement)
     return ok(CampaignAnalyticsOut.model_validate(data))
 
 

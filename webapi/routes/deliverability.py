@@ -37,7 +37,7 @@ def report(workspace_id: str, query: DeliverabilityQuery) -> Response:
     session = snapshot_session()
     window = query.window(session, workspace_id, datetime.now(UTC))
     data = deliverability(session, workspace_id, window, campaign_id=query.campaign_id,
-                          account_id=query.account_id)
+                          account_id=query.account_id, engagement=query.engagement)
     return ok(DeliverabilityOut.model_validate(data))
 
 
@@ -52,5 +52,5 @@ def heatmap(workspace_id: str, query: HeatmapQuery) -> Response:
     session = snapshot_session()
     window = query.window(session, workspace_id, datetime.now(UTC))
     data = engagement_heatmap(session, workspace_id, window, query.granularity,
-                              campaign_id=query.campaign_id)
+                              campaign_id=query.campaign_id, engagement=query.engagement)
     return ok(HeatmapOut.model_validate(data))

@@ -48,7 +48,8 @@ bp = workspace_blueprint("workspace_analytics", __name__)
 def workspace_overview(workspace_id: str, query: WindowQuery) -> Response:
     session = snapshot_session()
     window = query.window(session, workspace_id, datetime.now(UTC))
-    return ok(OverviewOut.model_validate(overview(session, workspace_id, window)))
+    return ok(OverviewOut.model_validate(overview(session, workspace_id, window,
+                                                  query.engagement)))
 
 
 @bp.get("/analytics/campaigns")
@@ -63,7 +64,8 @@ def workspace_overview(workspace_id: str, query: WindowQuery) -> Response:
 def campaign_numbers(workspace_id: str, query: WindowQuery) -> Response:
     session = snapshot_session()
     window = query.window(session, workspace_id, datetime.now(UTC))
-    return ok(CampaignTableOut.model_validate(campaign_table(session, workspace_id, window)))
+    return ok(CampaignTableOut.model_validate(
+        campaign_table(session, workspace_id, window, query.engagement)))
 
 
 @bp.get("/reporting/snapshot")

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from campaign_analytics.analytics.reading import Engagement
 from campaign_analytics.analytics.refresh import RefreshMode
 from campaign_analytics.analytics.windows import (
     DayOrInstant,
@@ -27,6 +28,12 @@ TIME_RANGE_HELP = (
 )
 
 
+ENGAGEMENT_HELP = (
+    "all (default): every open and click; human: machine opens (privacy proxies) and bot "
+    "clicks (link scanners) left out, a human click counting as an open"
+)
+
+
 class WindowQuery(Strict):
     """The time range of a windowed endpoint; invalid ranges are INVALID_TIME_RANGE."""
 
@@ -38,6 +45,7 @@ class WindowQuery(Strict):
     end_date: DayOrInstant | None = Field(None, alias="endDate", examples=["2026-11-30"])
     timezone: str | None = Field(
         None, description="IANA time zone of days and buckets; default the workspace's")
+    engagement: Engagement = Field(Engagement.ALL, description=ENGAGEMENT_HELP)
 
     def window(self, session: Any, workspace_id: str, now: datetime | None = None) -> Window:
         timezone = self.timezone or get_workspace(session, workspace_id).timezone
@@ -84,6 +92,11 @@ class Summary(BaseModel):
     total_opens: int
     total_clicks: int
     total_replies: int
+    machine_opens: int = Field(description="Messages opened by a machine (a privacy proxy, a "
+                                           "scanner), whatever engagement asks")
+    bot_clicks: int = Field(description="Messages whose links a machine clicked")
+    inferred_opens: int = Field(description="Messages a person clicked but never opened "
+                                            "(counted as opened when engagement=human)")
 
 
 class Rates(BaseModel):

@@ -1,0 +1,101 @@
+"""The rules as SQL: a reason code for every open and click, computed in the refresh's own
+statement so the verdict of an event is always that of the events it was counted with.
+
+Codes index ``Rules.reasons``. ``client_sql`` judges an event by what it carries (HTTP
+method, user agent, address); ``verdict_sql`` adds the timing rules, which need the
+event's message (its delivery and its first click).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from .rules import Rule, Rules
+
+IPV4 = r"'^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$'"
+# An address as numbers, computed once per event (OFFSET 0 keeps PostgreSQL from copying
+# the expressions into every rule that reads them); text that is no address gives NULLs.
+ADDRESS = f"""CROSS JOIN LATERAL (
+    SELECT CASE WHEN e.ip ~ {IPV4} THEN
+                (split_part(e.ip, '.', 1)::bigint << 24) + (split_part(e.ip, '.', 2)::bigint << 16)
+              + (split_part(e.ip, '.', 3)::bigint << 8) + split_part(e.ip, '.', 4)::bigint
+           END AS v4,
+           CASE WHEN strpos(e.ip, ':') > 0 THEN
+                ltrim(lower(split_part(e.ip, ':', 1)), '0') || ':'
+             || ltrim(lower(split_part(e.ip, ':', 2)), '0')
+           END AS v6
+    OFFSET 0) address"""
+
+
+def quote(text: str) -> str:
+    """A SQL string literal; ``:`` escaped, or SQLAlchemy's ``text()`` reads a parameter."""
+    return "'" + text.replace("'", "''").replace(":", "\\:") + "'"
+
+
+def _types(rule: Rule, e: str) -> str:
+    return f"{e}.type IN ({', '.join(quote(t) for t in rule.applies_to)})"
+
+
+def _network_test(rule: Rule) -> str:
+    network = ipaddress.ip_network(rule.match)
+    if network.version == 4:
+        low, high = int(network.network_address), int(network.broadcast_address)
+        return f"address.v4 BETWEEN {low} AND {high}"
+    hextets = network.exploded.split(":")
+    head = [hextets[0].lstrip("0"), hextets[1].lstrip("0") if network.prefixlen > 16 else None]
+    if head[1] is None:
+        return f"split_part(address.v6, ':', 1) = {quote(head[0])}"
+    return f"address.v6 = {quote(head[0] + ':' + head[1])}"
+
+
+def client_sql(rules: Rules, e: str = "e") -> str:
+    """The reason code of an open or click from what it carries; NULL for other events.
+    Needs ``ADDRESS`` joined as ``address``."""
+    agents = rules.agents
+    prefilter = "|".join(f"({rule.match})" for rule in agents)
+    agent_cases = " ".join(
+        f"WHEN {_types(rule, e)} AND {e}.user_agent ~* {quote(rule.match)} "
+        f"THEN {rules.code(rule.reason)}" for rule in agents)
+    network_cases = " ".join(
+        f"WHEN {_types(rule, e)} AND {_network_test(rule)} THEN {rules.code(rule.reason)}"
+        for rule in rules.networks)
+    by_agent = (f"CASE WHEN {e}.user_agent ~* {quote(prefilter)} THEN CASE {agent_cases} END END"
+                if agents else "NULL")
+    by_network = f"CASE {network_cases} END" if rules.networks else "NULL"
+    anything = (f"CASE WHEN {e}.user_agent IS NOT NULL OR {e}.ip IS NOT NULL "
+                f"THEN {rules.code('person')} ELSE {rules.code('no_client_data')} END")
+    head = f"CASE WHEN upper({e}.http_method) = 'HEAD' THEN {rules.code('head_request')} END"
+    return (f"CASE WHEN {e}.type IN ('opened', 'clicked') THEN "
+            f"coalesce({head}, {by_agent}, {by_network}, {anything}) END")
+
+
+def link_sql(e: str = "e") -> str:
+    """Which link a click followed, as a number: enough to count a message's links."""
+    return f"CASE WHEN {e}.type = 'clicked' THEN hashtext(coalesce({e}.url, '')) END"
+
+
+def verdict_sql(rules: Rules, ev: str = "ev", message: str = "m", burst: str = "b") -> str:
+    """The final reason code: what the event carries, else the timing rules for clicks.
+    ``message`` has the firsts ``sent``, ``delivered`` and ``clicked``; ``burst.links``
+    counts the links clicked within the window after the first click."""
+    undecided = f"{ev}.client IN ({rules.code('person')}, {rules.code('no_client_data')})"
+    too_fast = (f"{ev}.occurred_at < coalesce({message}.delivered, {message}.sent) "
+                f"+ make_interval(secs => {rules.click_too_fast_seconds})")
+    at_once = (f"{burst}.links >= 2 AND {ev}.occurred_at < {message}.clicked "
+               f"+ make_interval(secs => {rules.links_at_once_seconds})")
+    return (f"CASE WHEN NOT ({undecided}) OR {ev}.type <> 'clicked' THEN {ev}.client "
+            f"WHEN {too_fast} THEN {rules.code('too_fast')} "
+            f"WHEN {at_once} THEN {rules.code('all_links_at_once')} "
+            f"ELSE {ev}.client END")
+
+
+def machine_codes(rules: Rules) -> str:
+    return ", ".join(str(code) for code, (_, verdict) in enumerate(rules.reasons)
+                     if verdict == "machine")
+
+
+def names_sql(rules: Rules, code: str) -> tuple[str, str]:
+    """SQL for the verdict and the reason named by ``code``."""
+    reasons = ", ".join(quote(name) for name, _ in rules.reasons)
+    verdicts = ", ".join(quote(verdict) for _, verdict in rules.reasons)
+    return (f"(ARRAY[{verdicts}])[{code} + 1]", f"(ARRAY[{reasons}])[{code} + 1]")
