@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..analytics import rates
-from ..analytics.reading import Counts, by_day, by_key, windowed
+from ..analytics.reading import Counts, Engagement, by_day, by_key, windowed
 from ..analytics.windows import Window
 from ..models import Campaign, CampaignBucket
 from .spec import Column, ExportParams, ExportType, columns_of
@@ -70,9 +70,11 @@ _RAW: dict[ExportType, tuple[dict[str, str], str, str, str]] = {
         {"event_id": "e.id", "external_id": "e.external_id", "campaign_id": "e.campaign_id",
          "message_id": "e.message_id", "type": "e.type", "occurred_at": "e.occurred_at",
          "bounce_type": "e.bounce_type", "reason": "e.reason", "url": "e.url",
-         "user_agent": "e.user_agent", "ip": "e.ip", "ingested_at": "e.ingested_at"},
+         "user_agent": "e.user_agent", "ip": "e.ip", "ingested_at": "e.ingested_at",
+         "http_method": "e.http_method", "verdict": "v.verdict", "verdict_reason": "v.reason"},
         # Ingestion order: the primary key is append-ordered, so no sort of millions of rows.
-        "email_events e", "e.occurred_at", "e.id",
+        "email_events e LEFT JOIN event_verdicts v ON v.event_id = e.id", "e.occurred_at",
+        "e.id",
     ),
 }
 
@@ -123,13 +125,23 @@ def performance_campaigns(session: Session, workspace_id: str, params: ExportPar
     return [(row.id, row.name, row.status) for row in session.execute(query)]
 
 
+HUMAN_SUMMARY = ("emails_opened", "emails_clicked", "total_opens", "total_clicks")
+HUMAN_RATES = ("open_rate", "click_rate", "click_to_open_rate")
+
+
 def _numbers(counts: Counts) -> dict[str, Any]:
-    """The API's summary and rates (GET /campaigns/{id}/analytics) of one window's counts."""
+    """The API's summary and rates (GET /campaigns/{id}/analytics) of one window's counts,
+    and as ``engagement=human`` gives them (``human_*``)."""
     # Imported here: analytics.campaign -> campaigns -> exports.retention -> jobs.outbox ->
     # jobs.catalog -> this module would be a cycle at import time.
     from ..analytics.campaign import summary_of
 
-    return {**summary_of(counts), **rates.rates(counts)}
+    people = counts.seen_by(Engagement.HUMAN)
+    summary, human_summary = summary_of(counts), summary_of(people)
+    human_rates = rates.rates(people, HUMAN_RATES)
+    return {**summary, **rates.rates(counts),
+            **{f"human_{name}": human_summary[name] for name in HUMAN_SUMMARY},
+            **{f"human_{name}": human_rates[name] for name in HUMAN_RATES}}
 
 
 def performance_rows(session: Session, workspace_id: str, params: ExportParams,

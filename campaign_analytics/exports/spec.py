@@ -60,12 +60,22 @@ RATE_COLUMNS = tuple(Column(name, N, "percent, 2 decimals") for name in (
     "bounce_rate", "spam_rate", "unsubscribe_rate",
 ))
 
+# Engagement people can trust (SPEC §10): the same window without machine opens and bot
+# clicks (a person's click counting as an open), and the machines themselves.
+HUMAN_COLUMNS = (
+    Column("human_emails_opened", INT), Column("human_emails_clicked", INT),
+    Column("human_total_opens", INT), Column("human_total_clicks", INT),
+    Column("machine_opens", INT), Column("bot_clicks", INT), Column("inferred_opens", INT),
+    *(Column(f"human_{name}", N, "percent, 2 decimals")
+      for name in ("open_rate", "click_rate", "click_to_open_rate")),
+)
+
 # The documented, ordered columns of every type (SPEC §8). ``campaign_performance`` with
 # ``include_time_series`` has ``date`` after ``campaign_status``: one row per local day.
 COLUMNS: dict[ExportType, tuple[Column, ...]] = {
     ExportType.CAMPAIGN_PERFORMANCE: (
         Column("campaign_id", T), Column("campaign_name", T), Column("campaign_status", T),
-        *SUMMARY_COLUMNS, *RATE_COLUMNS,
+        *SUMMARY_COLUMNS, *RATE_COLUMNS, *HUMAN_COLUMNS,
     ),
     ExportType.LEADS: (
         Column("lead_id", T), Column("campaign_id", T), Column("website_url", T),
@@ -93,6 +103,10 @@ COLUMNS: dict[ExportType, tuple[Column, ...]] = {
         Column("message_id", T), Column("type", T), Column("occurred_at", DT),
         Column("bounce_type", T), Column("reason", T), Column("url", T),
         Column("user_agent", T), Column("ip", T), Column("ingested_at", DT),
+        Column("http_method", T),
+        Column("verdict", T, "opens and clicks: human, machine or unknown; empty until a "
+                             "refresh has judged the event"),
+        Column("verdict_reason", T, "why, e.g. person, apple_mpp, scanner_user_agent"),
     ),
 }
 DATE_COLUMN = Column("date", D, "first local day of the row (include_time_series)")

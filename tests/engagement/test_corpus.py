@@ -18,6 +18,9 @@ from sqlalchemy import text
 from campaign_analytics.analytics.refresh import RefreshMode, refresh
 from campaign_analytics.db import Database
 from campaign_analytics.engagement.rules import load_rules
+from campaign_analytics.exports.spec import ExportFormat, ExportType
+from campaign_analytics.exports.storage import LocalStorage
+from tests.exports.conftest import params, run_export
 from tests.world import World
 
 CORPUS = Path(__file__).with_name("corpus.jsonl")
@@ -52,8 +55,8 @@ def corpus_events(world: World, lines: list[dict[str, Any]], sent_at: datetime
 
 
 @pytest.fixture(scope="module")
-def judged(app: Any, db: Database) -> dict[str, tuple[str, str]]:
-    """corpus id → (verdict, reason) as stored by a full refresh."""
+def corpus_workspace(app: Any, db: Database) -> str:
+    """A workspace holding the corpus, judged by a full refresh."""
     from campaign_analytics.workspaces import create_workspace
     from tests.conftest import Tenant
 
@@ -68,11 +71,17 @@ def judged(app: Any, db: Database) -> dict[str, tuple[str, str]]:
         result = world.post(events[start:start + 1000])
         assert not result["rejected"], result["rejected"][:3]
     refresh(db, workspace.id, RefreshMode.FULL)
+    return str(workspace.id)
+
+
+@pytest.fixture(scope="module")
+def judged(corpus_workspace: str, db: Database) -> dict[str, tuple[str, str]]:
+    """corpus id → (verdict, reason) as stored by the refresh."""
     with db.engine.connect() as conn:
         rows = conn.execute(text(
             "SELECT e.external_id, v.verdict, v.reason FROM event_verdicts v "
             "JOIN email_events e ON e.id = v.event_id WHERE v.workspace_id = :ws"),
-            {"ws": workspace.id})
+            {"ws": corpus_workspace})
         return {external.removeprefix("corpus-"): (verdict, reason)
                 for external, verdict, reason in rows}
 
@@ -120,3 +129,21 @@ def test_each_event_gets_the_reason_its_label_expects(
     wrong = [(line["id"], line["expected_reason"], judged[line["id"]][1])
              for line in load_corpus() if judged[line["id"]][1] != line["expected_reason"]]
     assert wrong == []
+
+
+def test_the_events_export_carries_each_verdict_and_reason(
+    corpus_workspace: str, judged: dict[str, tuple[str, str]], db: Database, tmp_path: Path
+) -> None:
+    lines = {line["id"]: line for line in load_corpus()}
+    start = datetime.now(UTC) - timedelta(days=30)
+    done = run_export(db, LocalStorage(tmp_path), corpus_workspace, params(
+        ExportType.EVENTS, ExportFormat.JSONL, start=start, end=datetime.now(UTC)))
+    exported = [json.loads(row) for row in done.data.decode().splitlines()]
+    engaged = {row["external_id"].removeprefix("corpus-"): row for row in exported
+               if row["type"] in ("opened", "clicked")}
+    assert set(engaged) == set(lines)
+    for corpus_id, row in engaged.items():
+        assert (row["verdict"], row["verdict_reason"]) == judged[corpus_id]
+        assert row["http_method"] == lines[corpus_id].get("method")
+    assert all(row["verdict"] is None for row in exported
+               if row["type"] not in ("opened", "clicked"))

@@ -14,6 +14,7 @@ from campaign_analytics.analytics.refresh import RefreshMode, refresh
 from campaign_analytics.analytics.windows import resolve_window
 from campaign_analytics.db import Database
 from campaign_analytics.exports.spec import (
+    HUMAN_COLUMNS,
     RATE_COLUMNS,
     SUMMARY_COLUMNS,
     ExportFormat,
@@ -35,9 +36,11 @@ def window_params(timezone: str, **options: Any) -> Any:
                   timezone=timezone, **options)
 
 
-def analytics(tenant: Tenant, campaign: str, timezone: str) -> dict[str, Any]:
+def analytics(tenant: Tenant, campaign: str, timezone: str,
+              engagement: str = "all") -> dict[str, Any]:
     query = "&".join(f"{k}={v}" for k, v in {**DAYS, "timeRange": "custom",
-                                              "timezone": timezone}.items())
+                                              "timezone": timezone,
+                                              "engagement": engagement}.items())
     response = tenant.get(f"/campaigns/{campaign}/analytics?{query}")
     assert response.status_code == 200, response.get_data(as_text=True)
     return dict(response.get_json()["data"])
@@ -79,8 +82,13 @@ def test_one_row_per_campaign_with_the_apis_summary_and_rates(
             api = analytics(world.tenant, line["campaign_id"], timezone)
             assert list(line) == [column.name for column in columns_of(
                 ExportType.CAMPAIGN_PERFORMANCE)]
-            assert {c.name: line[c.name] for c in SUMMARY_COLUMNS} == api["summary"]
+            assert {c.name: line[c.name] for c in SUMMARY_COLUMNS} == {
+                c.name: api["summary"][c.name] for c in SUMMARY_COLUMNS}
             assert {c.name: line[c.name] for c in RATE_COLUMNS} == api["rates"]
+            people = analytics(world.tenant, line["campaign_id"], timezone, "human")
+            assert {c.name: line[c.name] for c in HUMAN_COLUMNS} == {
+                c.name: people["rates" if c.name.endswith("_rate") else "summary"][
+                    c.name.removeprefix("human_")] for c in HUMAN_COLUMNS}
             assert (line["campaign_name"], line["campaign_status"]) == (
                 api["campaign"]["name"], api["campaign"]["status"])
         assert lines[0]["emails_sent"] == 12 and lines[1]["emails_sent"] == 0

@@ -58,8 +58,10 @@ EXPECTED_SQL = {
         ORDER BY r.received_at, r.id""",
     ExportType.EVENTS: """
         SELECT e.id, e.external_id, e.campaign_id, e.message_id, e.type, e.occurred_at,
-               e.bounce_type, e.reason, e.url, e.user_agent, e.ip, e.ingested_at
+               e.bounce_type, e.reason, e.url, e.user_agent, e.ip, e.ingested_at,
+               e.http_method, v.verdict, v.reason
         FROM email_events e JOIN campaigns c ON c.id = e.campaign_id
+        LEFT JOIN event_verdicts v ON v.event_id = e.id
         WHERE e.workspace_id = :ws AND c.deleted_at IS NULL
           AND e.occurred_at >= :start AND e.occurred_at < :end
         ORDER BY e.id""",
