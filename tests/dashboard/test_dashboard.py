@@ -143,6 +143,32 @@ def test_the_campaign_page_shows_the_apis_numbers_and_refetches_on_each_choice(
     watch.assert_clean()
 
 
+def test_people_only_shows_the_apis_human_numbers_and_says_how_many_were_machines(
+    watched: tuple[Page, Watch], stack: Stack
+) -> None:
+    page, watch = watched
+    campaign_id = biggest_campaign(stack)
+    open_campaign(page, stack, campaign_id)
+    everyone = api(stack, f"/campaigns/{campaign_id}/analytics", timeRange="30d",
+                   timezone=stack.timezone)["summary"]
+    note = page.locator('[data-note="machines"]')
+    expect(note).to_contain_text(f"{everyone['machine_opens']:,} messages were opened by a "
+                                 "machine")
+    expect(note).to_contain_text(f"{everyone['bot_clicks']:,} had their links clicked")
+
+    page.select_option("#engagement", "human")
+    all_ready(page)
+    assert "engagement=human" in watch.calls_to(f"/campaigns/{campaign_id}/analytics")[-1]
+    assert "engagement=human" in watch.calls_to("/analytics/engagement-heatmap")[-1]
+    people = api(stack, f"/campaigns/{campaign_id}/analytics", timeRange="30d",
+                 timezone=stack.timezone, engagement="human")
+    assert people["summary"]["emails_opened"] < everyone["emails_opened"]  # machines gone
+    for name in ("emails_opened", "emails_clicked"):
+        assert card(page, "summary", name) == people["summary"][name]
+    expect(note).to_contain_text(f"{people['summary']['inferred_opens']:,} opens are inferred")
+    watch.assert_clean()
+
+
 def test_the_campaign_list_sorts_searches_and_matches_the_api(
     watched: tuple[Page, Watch], stack: Stack
 ) -> None:

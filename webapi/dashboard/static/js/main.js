@@ -81,6 +81,7 @@ function showControls() {
   const { filters, workspace } = state;
   $("time-range").value = filters.timeRange;
   $("group-by").value = filters.groupBy;
+  $("engagement").value = filters.engagement;
   const select = $("timezone");
   select.replaceChildren(...timezones(filters.timezone).map((zone) => {
     const option = new Option(zone === workspace.timezone ? `${zone} (workspace)` : zone, zone);
@@ -194,6 +195,8 @@ function start() {
   $("time-range").addEventListener("change", (e) => filtersChanged({ timeRange: e.target.value }));
   $("group-by").addEventListener("change", (e) => filtersChanged({ groupBy: e.target.value }));
   $("timezone").addEventListener("change", (e) => filtersChanged({ timezone: e.target.value }));
+  $("engagement").addEventListener("change",
+    (e) => filtersChanged({ engagement: e.target.value }));
   $("save-timezone").addEventListener("click", saveTimezone);
   $("refresh-now").addEventListener("click", refreshNow);
   window.addEventListener("hashchange", () => route({ moved: true }));

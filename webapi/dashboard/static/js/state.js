@@ -2,7 +2,7 @@
 // timezone) and how fresh the numbers are.
 
 const FILTERS = "campaign-analytics.filters";
-const DEFAULT_FILTERS = { timeRange: "30d", groupBy: "day", timezone: null };
+const DEFAULT_FILTERS = { timeRange: "30d", groupBy: "day", timezone: null, engagement: "all" };
 
 export const state = {
   workspace: null,
@@ -28,9 +28,11 @@ export function setFilters(change) {
   sessionStorage.setItem(FILTERS, JSON.stringify(state.filters));
 }
 
-// The query parameters of every windowed read.
+// The query parameters of every windowed read: ``engagement=human`` leaves machine opens
+// and bot clicks out (a person's click counts as an open).
 export function windowParams() {
-  return { timeRange: state.filters.timeRange, timezone: state.filters.timezone };
+  const { timeRange, timezone, engagement } = state.filters;
+  return { timeRange, timezone, engagement };
 }
 
 let freshnessShown = () => {};

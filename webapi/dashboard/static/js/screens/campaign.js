@@ -17,10 +17,23 @@ const CARDS = [
 const VOLUME = [["sent", "Sent"], ["delivered", "Delivered"], ["opened", "Opened"],
   ["replied", "Replied"]];
 
+// How many messages machines opened or clicked, and what "People only" does with them.
+function machines(counts) {
+  const found = `${format.int(counts.machine_opens)} messages were opened by a machine `
+    + `(privacy proxies, scanners) and ${format.int(counts.bot_clicks)} had their links `
+    + "clicked by a bot (link scanners).";
+  const effect = state.filters.engagement === "human"
+    ? ` They are left out here; ${format.int(counts.inferred_opens)} opens are inferred from `
+      + "a person's click."
+    : " Choose \u201cPeople only\u201d to leave them out.";
+  return el("p", { class: "muted", "data-note": "machines" }, found + effect);
+}
+
 function summary(data) {
   const { summary: counts, rates } = data;
-  return el("div", { class: "cards" }, CARDS.map(([name, rate]) =>
-    metric(name, counts[name], rate ? `${format.label(rate)} ${format.pct(rates[rate])}` : null)));
+  return [el("div", { class: "cards" }, CARDS.map(([name, rate]) =>
+    metric(name, counts[name], rate ? `${format.label(rate)} ${format.pct(rates[rate])}` : null))),
+  machines(counts)];
 }
 
 function funnel(data, mount) {

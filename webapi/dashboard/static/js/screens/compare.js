@@ -75,10 +75,10 @@ export function render(root) {
     }
     function submit(event) {
       event.preventDefault();
-      const { timeRange, timezone } = windowParams();
+      const { timeRange, timezone, engagement } = windowParams();
       const ids = boxes.filter((box) => box.checked).map((box) => box.value);
       outcome.load(async () => results(await api.post("/analytics/compare",
-        { campaign_ids: ids, time_range: timeRange, timezone })));
+        { campaign_ids: ids, time_range: timeRange, timezone, engagement })));
     }
     return el("form", { onsubmit: submit, "aria-label": "Pick campaigns" },
       el("div", { class: "pick" }, data.campaigns.map((c, index) => el("label", {
