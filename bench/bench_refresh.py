@@ -54,6 +54,7 @@ from sqlalchemy import text
 from campaign_analytics.analytics.contributions import WORKSPACE, apply_sql, events_sql
 from campaign_analytics.analytics.refresh import ROLLUPS, WORK_MEM, RefreshMode, refresh
 from campaign_analytics.db import Database
+from campaign_analytics.engagement.rules import load_rules
 from campaign_analytics.ingestion.batch import ingest_batch
 from campaign_analytics.workspaces import create_workspace
 
@@ -290,7 +291,7 @@ def run_incremental(db: Database, url: str, ws: str, rng: random.Random, tag: st
 def explain(db: Database, ws: str) -> None:
     """EXPLAIN (ANALYZE, BUFFERS) of the full refresh statement, on emptied rollups, rolled
     back; with the session settings refresh uses."""
-    sql = apply_sql(events_sql(WORKSPACE, since=False), upsert=False)
+    sql = apply_sql(events_sql(WORKSPACE, load_rules(), since=False), upsert=False)
     with db.engine.connect() as conn:
         tx = conn.begin()
         try:

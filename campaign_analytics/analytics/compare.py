@@ -23,7 +23,7 @@ from ..fields import Text
 from ..models import Campaign, CampaignBucket
 from . import rates
 from .bodies import WindowBody, distinct
-from .reading import Counts, Engagement, as_of, by_key, windowed
+from .reading import ENGAGEMENT_HELP, Counts, Engagement, as_of, by_key, windowed
 from .windows import Window, resolve_window
 
 MIN_CAMPAIGNS, MAX_CAMPAIGNS = 2, 20
@@ -48,9 +48,7 @@ class CompareRequest(WindowBody):
     metrics: Annotated[list[RateName], Field(min_length=1), AfterValidator(distinct)] = Field(
         default_factory=lambda: list(rates.RATES),
         description="Any of the eight rates; default all of them")
-    engagement: Engagement = Field(
-        Engagement.ALL, description="all (default), or human: without machine opens and bot "
-                                    "clicks, a human click counting as an open")
+    engagement: Engagement = Field(Engagement.ALL, description=ENGAGEMENT_HELP)
 
     def window(self, timezone: str, now: datetime) -> Window:
         return resolve_window(self.time_range, self.start_date, self.end_date,

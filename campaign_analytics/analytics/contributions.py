@@ -19,8 +19,8 @@ from ..engagement.rules import Rules
 from ..engagement.sql import (
     ADDRESS,
     client_sql,
+    codes,
     link_sql,
-    machine_codes,
     names_sql,
     verdict_sql,
 )
@@ -130,12 +130,13 @@ def _firsts() -> str:
 
 
 # What people did, per message (``p``: firsts of opens and clicks that are no machine's,
-# and of the machines'): a human click implies an open; engagement is credited to the send.
+# of clicks judged human, and of the machines'): a click a person is known to have made
+# implies an open (one without client data does not); engagement goes to the send slot.
 PEOPLE: tuple[tuple[str, str], ...] = (
-    ("least(p.human_open, p.human_click)", "human_opened"),
+    ("least(p.human_open, p.person_click)", "human_opened"),
     ("p.human_click", "human_clicked"),
-    ("CASE WHEN p.human_open IS NULL THEN p.human_click END", "inferred_opens"),
-    ("CASE WHEN coalesce(p.human_open, p.human_click) IS NOT NULL THEN m.sent END",
+    ("CASE WHEN p.human_open IS NULL THEN p.person_click END", "inferred_opens"),
+    ("CASE WHEN coalesce(p.human_open, p.person_click) IS NOT NULL THEN m.sent END",
      "slot_human_opened"),
     ("CASE WHEN p.human_click IS NOT NULL THEN m.sent END", "slot_human_clicked"),
     ("p.machine_open", "machine_opened"),
@@ -173,7 +174,7 @@ def events_sql(source: Source, rules: Rules, *, since: bool) -> str:
     events = with_rules(source.events, rules)
     older = f"UNION ALL SELECT e.*, -1 AS sign FROM {events} e WHERE e.id <= :old" \
         if since else ""
-    machine = f"reason IN ({machine_codes(rules)})"
+    machine = f"reason IN ({codes(rules, 'machine')})"
     return f"""
 WITH ev AS MATERIALIZED (
     SELECT e.*, 1 AS sign FROM {events} e WHERE e.id <= :new
@@ -207,6 +208,8 @@ people AS (
     SELECT message_id, sign,
         min(occurred_at) FILTER (WHERE type = 'opened' AND NOT {machine}) AS human_open,
         min(occurred_at) FILTER (WHERE type = 'clicked' AND NOT {machine}) AS human_click,
+        min(occurred_at) FILTER (WHERE type = 'clicked'
+                                 AND reason IN ({codes(rules, 'human')})) AS person_click,
         min(occurred_at) FILTER (WHERE type = 'opened' AND {machine}) AS machine_open,
         min(occurred_at) FILTER (WHERE type = 'clicked' AND {machine}) AS bot_click
     FROM engaged GROUP BY message_id, sign
@@ -306,14 +309,23 @@ per_lead AS (
 )"""
 
 
-def _verdicts(rules: Rules) -> str:
-    """Store each open's and click's verdict as of ``:new`` (a message's verdicts change
-    only when it has new events, which puts it in the scope that writes them)."""
-    verdict, reason = names_sql(rules, "reason")
-    return f"""
+@dataclass(frozen=True)
+class Verdicts:
+    """Which verdicts of ``engaged`` to store: all, or (``since_judged``) those of the
+    messages with an event after watermark ``:judged`` — a message's verdicts change only
+    when it has new events."""
+
+    rules: Rules
+    since_judged: bool = False
+
+    def sql(self) -> str:
+        verdict, reason = names_sql(self.rules, "reason")
+        touched = ("AND message_id IN (SELECT message_id FROM ev WHERE id > :judged)"
+                   if self.since_judged else "")
+        return f"""
 by_verdict AS (
     INSERT INTO event_verdicts (event_id, workspace_id, campaign_id, verdict, reason)
-    SELECT id, :ws, campaign_id, {verdict}, {reason} FROM engaged WHERE sign = 1
+    SELECT id, :ws, campaign_id, {verdict}, {reason} FROM engaged WHERE sign = 1 {touched}
     ON CONFLICT (event_id) DO UPDATE SET (verdict, reason) = ROW(EXCLUDED.verdict, EXCLUDED.reason)
     WHERE (event_verdicts.verdict, event_verdicts.reason)
           IS DISTINCT FROM (EXCLUDED.verdict, EXCLUDED.reason)
@@ -321,13 +333,13 @@ by_verdict AS (
 
 
 def apply_sql(contributions: str, *, upsert: bool, prefix: str = "",
-              verdicts: Rules | None = None) -> str:
+              verdicts: Verdicts | None = None) -> str:
     """Add ``fine``, ``reasons`` and ``per_lead`` to the rollup tables (or to tables of the
     same shape named with ``prefix``), and with ``verdicts`` the verdicts of ``engaged``
     to ``event_verdicts``, in one statement."""
     columns = ", ".join(COUNTERS)
     grouped = ", ".join(f"sum({name})" for name in COUNTERS)
-    return f"""{contributions},{_verdicts(verdicts) if verdicts else ""}
+    return f"""{contributions},{verdicts.sql() if verdicts else ""}
 by_delivery AS (
     INSERT INTO {prefix}rollup_delivery_buckets (workspace_id, campaign_id, account_id, provider,
                                          bucket, {columns})

@@ -32,13 +32,16 @@ REPLY_CLASSES = {
 
 
 class Engagement(StrEnum):
-    """Whose opens and clicks count (SPEC §10): ``all`` keeps section 7's definitions;
-    ``human`` leaves machine opens and bot clicks out, and a human click implies an open."""
+    """Whose opens and clicks count."""
 
     ALL = "all"
     HUMAN = "human"
 
 
+ENGAGEMENT_HELP = (
+    "all (default): every open and click; human: machine opens (privacy proxies) and bot "
+    "clicks (link scanners) left out, a person's click counting as an open"
+)
 # What each engagement counter reads as when only people count.
 HUMAN_VIEW = {
     "opened": "human_opened", "clicked": "human_clicked", "total_opens": "human_total_opens",

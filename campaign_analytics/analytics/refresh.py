@@ -41,6 +41,7 @@ from .contributions import (
     ROLLUP_TABLES,
     SCOPE,
     WORKSPACE,
+    Verdicts,
     apply_sql,
     events_sql,
     merge_sql,
@@ -110,7 +111,7 @@ def _run(
     previous = state.watermark if state is not None else 0
     # Rollups and verdicts made under other engagement rules are re-made whole: history is
     # re-classified, and an increment never mixes the two rule sets.
-    same_rules = state is not None and state.engagement_rules == rules.version
+    same_rules = state is not None and state.engagement_rules == rules.fingerprint
     if mode is RefreshMode.FULL and campaigns and same_rules:
         assert state is not None
         # A partial rebuild keeps the workspace's watermark: other campaigns stay as they are.
@@ -121,7 +122,7 @@ def _run(
     watermark = max(watermark, previous)
     new_events = _count_events(conn, workspace_id, previous, watermark)
     if mode is RefreshMode.FULL or not same_rules:
-        _rebuild(conn, workspace_id, watermark, rules, reclassify=not same_rules)
+        _rebuild(conn, workspace_id, watermark, rules, judged=previous if same_rules else None)
         _save_state(conn, workspace_id, watermark, as_of, rules, full=True)
         return RefreshResult(RefreshMode.FULL, watermark, as_of, new_events)
     assert state is not None
@@ -131,16 +132,18 @@ def _run(
 
 
 def _rebuild(conn: Connection, workspace_id: str, watermark: int, rules: Rules, *,
-             reclassify: bool) -> None:
+             judged: int | None) -> None:
     """Empty rollups are filled directly; populated ones (the nightly case) are computed
-    into temporary tables and merged, so unchanged rows are not rewritten. Verdicts are
-    rewritten only under new rules: otherwise each scoped refresh kept them current."""
+    into temporary tables and merged, so unchanged rows are not rewritten. Verdicts up to
+    watermark ``judged`` are current (each refresh stored those of the messages it
+    touched), so only messages with later events are stored again; ``None`` (new rules):
+    every verdict is made again."""
     # Reclassifications are already in the replies this snapshot reads.
     conn.execute(delete(ReplyCorrection).where(ReplyCorrection.workspace_id == workspace_id))
-    if reclassify:
+    if judged is None:
         conn.execute(delete(EventVerdict).where(EventVerdict.workspace_id == workspace_id))
-    verdicts = rules if reclassify else None
-    params = {"ws": workspace_id, "new": watermark}
+    verdicts = Verdicts(rules, since_judged=judged is not None)
+    params = {"ws": workspace_id, "new": watermark, "judged": judged or 0}
     contributions = events_sql(WORKSPACE, rules, since=False)
     populated = conn.execute(select(CampaignBucket.campaign_id).where(
         CampaignBucket.workspace_id == workspace_id).limit(1)).first()
@@ -219,7 +222,7 @@ def _aggregate_scope(
     conn.execute(text("ANALYZE refresh_events"))
     since = old is not None
     _aggregate(conn, apply_sql(events_sql(SCOPE, rules, since=since), upsert=since,
-                               verdicts=rules),
+                               verdicts=Verdicts(rules)),
                {**params, "old": old} if since else params)
 
 
@@ -248,14 +251,13 @@ def _save_state(
 ) -> None:
     values: dict[str, object] = {"workspace_id": workspace_id, "watermark": watermark,
                                  "as_of": as_of, "refreshed_at": func.clock_timestamp(),
-                                 "engagement_rules": rules.version}
+                                 "engagement_rules": rules.fingerprint}
     if full:
         values["full_refreshed_at"] = as_of
     statement = insert(RefreshState).values(**values)
     conn.execute(statement.on_conflict_do_update(
         index_elements=[RefreshState.workspace_id],
         set_={key: statement.excluded[key] for key in values if key != "workspace_id"}))
-
 
 
 def refresh_job(ctx: JobContext) -> dict[str, object]:

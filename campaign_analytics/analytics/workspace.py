@@ -39,6 +39,8 @@ ACCOUNT_RECENT_DAYS = 30
 OVERVIEW_SUMMARY = {
     "emails_sent": "sent", "emails_delivered": "delivered", "emails_opened": "opened",
     "emails_clicked": "clicked", "emails_replied": "replied",
+    "machine_opens": "machine_opened", "bot_clicks": "bot_clicked",
+    "inferred_opens": "inferred_opens",
 }
 OVERVIEW_RATES = ("delivery_rate", "open_rate", "click_rate", "reply_rate")
 

@@ -11,7 +11,9 @@ it carries neither.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
+import math
 import re
 import tomllib
 from dataclasses import dataclass
@@ -20,13 +22,14 @@ from pathlib import Path
 from typing import Any
 
 RULES_FILE = Path(__file__).with_name("rules.toml")
-VERDICTS = ("human", "machine", "unknown")
 EVENT_TYPES = ("opened", "clicked")
 # Reasons the precedence itself gives, with their verdicts; the file adds its own.
 BUILT_IN = (("no_client_data", "unknown"), ("person", "human"), ("head_request", "machine"),
             ("too_fast", "machine"), ("all_links_at_once", "machine"))
 # PostgreSQL's regular expressions (ARE) and Python's agree on this subset.
 SAFE_PATTERN = re.compile(r"^(?:[\w .,;:/()\-+^$|]|\\[sSdDwW.()+/-])+$")
+MAX_VERSION = 30  # with the content digest, it fits refresh_state.engagement_rules
+MAX_SECONDS = 3600.0
 IPV6_PREFIXES = (16, 32)  # matched by whole hextets (see engagement.sql)
 
 
@@ -50,6 +53,12 @@ class Rules:
     links_at_once_seconds: float
     agents: tuple[Rule, ...]
     networks: tuple[Rule, ...]
+    digest: str = ""  # of the file's bytes: an edit without a new version still counts
+
+    @property
+    def fingerprint(self) -> str:
+        """What rollups and verdicts record they were made with (``version#digest``)."""
+        return f"{self.version}#{self.digest}"
 
     @property
     def reasons(self) -> tuple[tuple[str, str], ...]:
@@ -79,10 +88,18 @@ def _rule(entry: dict[str, Any], key: str, where: str) -> Rule:
 
 
 def _agent(entry: dict[str, Any], n: int) -> Rule:
+    """A pattern both engines read alike, that compiles, and matches no empty text (an
+    empty alternative would make every user agent match)."""
     rule = _rule(entry, "pattern", f"agents[{n}]")
     if not SAFE_PATTERN.match(rule.match):
         raise RulesError(f"agents[{n}]: pattern {rule.match!r} uses more than words, "
                          "spaces, punctuation, anchors and \\s \\d \\w \\. escapes")
+    try:
+        compiled = re.compile(rule.match, re.IGNORECASE)
+    except re.error as exc:
+        raise RulesError(f"agents[{n}]: pattern {rule.match!r}: {exc}") from None
+    if compiled.search("") is not None:
+        raise RulesError(f"agents[{n}]: pattern {rule.match!r} matches an empty user agent")
     return rule
 
 
@@ -97,17 +114,26 @@ def _network(entry: dict[str, Any], n: int) -> Rule:
     return rule
 
 
-def parse_rules(document: dict[str, Any]) -> Rules:
+def _seconds(timing: dict[str, Any], name: str) -> float:
+    value = timing.get(name, 2)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not (
+            math.isfinite(value) and 0 <= value <= MAX_SECONDS):
+        raise RulesError(f"timing.{name} must be a number of seconds from 0 to {MAX_SECONDS:g}")
+    return float(value)
+
+
+def parse_rules(document: dict[str, Any], digest: str = "") -> Rules:
     timing = document.get("timing", {})
     rules = Rules(
         version=str(document.get("version", "")),
-        click_too_fast_seconds=float(timing.get("click_too_fast_seconds", 2)),
-        links_at_once_seconds=float(timing.get("links_at_once_seconds", 2)),
+        click_too_fast_seconds=_seconds(timing, "click_too_fast_seconds"),
+        links_at_once_seconds=_seconds(timing, "links_at_once_seconds"),
         agents=tuple(_agent(e, n) for n, e in enumerate(document.get("agents", []))),
         networks=tuple(_network(e, n) for n, e in enumerate(document.get("networks", []))),
+        digest=digest,
     )
-    if not rules.version:
-        raise RulesError("the rules need a version")
+    if not 1 <= len(rules.version) <= MAX_VERSION:
+        raise RulesError(f"the rules need a version of 1 to {MAX_VERSION} characters")
     verdicts: dict[str, str] = {}
     for reason, verdict in BUILT_IN + tuple((r.reason, r.verdict)
                                             for r in rules.agents + rules.networks):
@@ -118,5 +144,5 @@ def parse_rules(document: dict[str, Any]) -> Rules:
 
 @lru_cache(maxsize=4)
 def load_rules(path: Path = RULES_FILE) -> Rules:
-    with path.open("rb") as source:
-        return parse_rules(tomllib.load(source))
+    content = path.read_bytes()
+    return parse_rules(tomllib.loads(content.decode()), hashlib.sha256(content).hexdigest()[:8])

@@ -13,17 +13,22 @@ import ipaddress
 from .rules import Rule, Rules
 
 IPV4 = r"'^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$'"
+OCTETS_OK = " AND ".join(f"split_part(a.ip, '.', {n})::int < 256" for n in range(1, 5))
 # An address as numbers, computed once per event (OFFSET 0 keeps PostgreSQL from copying
-# the expressions into every rule that reads them); text that is no address gives NULLs.
+# the expressions into every rule that reads them). An IPv4-mapped IPv6 address
+# (``::ffff:17.58.1.1``, as dual-stack servers log it) is its IPv4 address; text that is no
+# address gives NULLs (the regular expression guarantees the casts cannot fail).
 ADDRESS = f"""CROSS JOIN LATERAL (
-    SELECT CASE WHEN e.ip ~ {IPV4} THEN
-                (split_part(e.ip, '.', 1)::bigint << 24) + (split_part(e.ip, '.', 2)::bigint << 16)
-              + (split_part(e.ip, '.', 3)::bigint << 8) + split_part(e.ip, '.', 4)::bigint
+    SELECT CASE WHEN a.ip ~ {IPV4} AND {OCTETS_OK} THEN
+                (split_part(a.ip, '.', 1)::bigint << 24) + (split_part(a.ip, '.', 2)::bigint << 16)
+              + (split_part(a.ip, '.', 3)::bigint << 8) + split_part(a.ip, '.', 4)::bigint
            END AS v4,
-           CASE WHEN strpos(e.ip, ':') > 0 THEN
-                ltrim(lower(split_part(e.ip, ':', 1)), '0') || ':'
-             || ltrim(lower(split_part(e.ip, ':', 2)), '0')
+           CASE WHEN strpos(a.ip, ':') > 0 THEN
+                ltrim(lower(split_part(a.ip, ':', 1)), '0') || ':'
+             || ltrim(lower(split_part(a.ip, ':', 2)), '0')
            END AS v6
+    FROM (SELECT CASE WHEN lower(left(e.ip, 7)) = '::ffff:' THEN substr(e.ip, 8)
+                      ELSE e.ip END AS ip) a
     OFFSET 0) address"""
 
 
@@ -89,9 +94,10 @@ def verdict_sql(rules: Rules, ev: str = "ev", message: str = "m", burst: str = "
             f"ELSE {ev}.client END")
 
 
-def machine_codes(rules: Rules) -> str:
-    return ", ".join(str(code) for code, (_, verdict) in enumerate(rules.reasons)
-                     if verdict == "machine")
+def codes(rules: Rules, verdict: str) -> str:
+    """The reason codes of a verdict, as a SQL list."""
+    return ", ".join(str(code) for code, (_, given) in enumerate(rules.reasons)
+                     if given == verdict)
 
 
 def names_sql(rules: Rules, code: str) -> tuple[str, str]:

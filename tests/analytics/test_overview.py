@@ -236,6 +236,8 @@ def expected_overview(board: Dashboard, window: Window) -> dict[str, Any]:
             "emails_sent": unique["sent"], "emails_delivered": unique["delivered"],
             "emails_opened": unique["opened"], "emails_clicked": unique["clicked"],
             "emails_replied": unique["replied"],
+            # no event here carries client data: no machines, no click known to be a person's
+            "machine_opens": 0, "bot_clicks": 0, "inferred_opens": 0,
         },
         "rates": {
             "delivery_rate": pct(unique["delivered"], unique["sent"]),
@@ -321,7 +323,8 @@ def test_overview_is_per_workspace(make_tenant: Any, db: Database) -> None:
     assert data["as_of"] is None  # never refreshed
     assert data["summary"] == {
         "total_campaigns": 0, "active_campaigns": 0, "emails_sent": 0, "emails_delivered": 0,
-        "emails_opened": 0, "emails_clicked": 0, "emails_replied": 0}
+        "emails_opened": 0, "emails_clicked": 0, "emails_replied": 0, "machine_opens": 0,
+        "bot_clicks": 0, "inferred_opens": 0}
     assert data["rates"] == {"delivery_rate": 0.0, "open_rate": 0.0, "click_rate": 0.0,
                              "reply_rate": 0.0}
     assert data["top_campaigns"] == []

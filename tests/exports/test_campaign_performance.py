@@ -46,6 +46,10 @@ def analytics(tenant: Tenant, campaign: str, timezone: str,
     return dict(response.get_json()["data"])
 
 
+SCANNER = "Mozilla/5.0 (compatible; Proofpoint URL Defense)"
+BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:125.0) Gecko/20100101 Firefox/125.0"
+
+
 def arrange(world: World, db: Database) -> tuple[str, str]:
     lead = world.lead()
     events = []
@@ -57,6 +61,14 @@ def arrange(world: World, db: Database) -> tuple[str, str]:
             events.append(world.event("opened", message, n * 300 + 60))
         if n % 4 == 0:
             events.append(world.event("clicked", message, n * 300 + 90, url="https://x"))
+        if n % 3 == 1:  # machines, so the human columns differ from the others
+            events.append(world.event("opened", message, n * 300 + 30, ip="17.58.1.1"))
+        if n % 4 == 1:
+            events.append(world.event("clicked", message, n * 300 + 5, url="https://x",
+                                      user_agent=SCANNER))
+        if n == 2:  # a person who clicks without opening: an inferred open
+            events.append(world.event("clicked", message, n * 300 + 120, url="https://y",
+                                      user_agent=BROWSER, ip="84.1.2.3"))
         if n == 5:
             events.append(world.event("bounced", message, n * 300 + 2, bounce_type="hard",
                                       reason="no such user"))
@@ -92,6 +104,9 @@ def test_one_row_per_campaign_with_the_apis_summary_and_rates(
             assert (line["campaign_name"], line["campaign_status"]) == (
                 api["campaign"]["name"], api["campaign"]["status"])
         assert lines[0]["emails_sent"] == 12 and lines[1]["emails_sent"] == 0
+        assert (lines[0]["machine_opens"], lines[0]["bot_clicks"], lines[0]["inferred_opens"]) \
+            == (4, 3, 1)
+        assert lines[0]["human_emails_opened"] == lines[0]["emails_opened"] - 4 + 1
 
 
 def test_time_series_has_every_local_day_of_every_campaign(

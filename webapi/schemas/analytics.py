@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from campaign_analytics.analytics.reading import Engagement
+from campaign_analytics.analytics.reading import ENGAGEMENT_HELP, Engagement
 from campaign_analytics.analytics.refresh import RefreshMode
 from campaign_analytics.analytics.windows import (
     DayOrInstant,
@@ -25,12 +25,6 @@ TIME_RANGE_HELP = (
     "7d, 14d, 30d (default), 90d: the N local calendar days ending today; custom: "
     "startDate and endDate (dates are whole local days, both inclusive; datetimes a "
     "half-open interval on a quarter hour)"
-)
-
-
-ENGAGEMENT_HELP = (
-    "all (default): every open and click; human: machine opens (privacy proxies) and bot "
-    "clicks (link scanners) left out, a human click counting as an open"
 )
 
 

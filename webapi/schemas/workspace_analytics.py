@@ -25,6 +25,9 @@ class OverviewSummary(BaseModel):
     emails_opened: int
     emails_clicked: int
     emails_replied: int
+    machine_opens: int = Field(description="Messages opened by a machine")
+    bot_clicks: int = Field(description="Messages whose links a machine clicked")
+    inferred_opens: int = Field(description="Messages a person clicked but never opened")
 
 
 class OverviewRates(BaseModel):
