@@ -51,7 +51,12 @@ from _common import (
 )
 from sqlalchemy import text
 
-from campaign_analytics.analytics.contributions import WORKSPACE, apply_sql, events_sql
+from campaign_analytics.analytics.contributions import (
+    WORKSPACE,
+    apply_sql,
+    events_sql,
+    judge_agents_sql,
+)
 from campaign_analytics.analytics.refresh import ROLLUPS, WORK_MEM, RefreshMode, refresh
 from campaign_analytics.db import Database
 from campaign_analytics.engagement.rules import load_rules
@@ -291,11 +296,13 @@ def run_incremental(db: Database, url: str, ws: str, rng: random.Random, tag: st
 def explain(db: Database, ws: str) -> None:
     """EXPLAIN (ANALYZE, BUFFERS) of the full refresh statement, on emptied rollups, rolled
     back; with the session settings refresh uses."""
-    sql = apply_sql(events_sql(WORKSPACE, load_rules(), since=False), upsert=False)
+    rules = load_rules()
+    sql = apply_sql(events_sql(WORKSPACE, rules, since=False), upsert=False)
     with db.engine.connect() as conn:
         tx = conn.begin()
         try:
             watermark = conn.execute(text("SELECT max(id) FROM email_events")).scalar_one()
+            conn.execute(text(judge_agents_sql(WORKSPACE, rules)), {"ws": ws, "new": watermark})
             for table in ROLLUPS:
                 conn.execute(text(f"DELETE FROM {table.__tablename__} WHERE workspace_id = :ws"),
                              {"ws": ws})

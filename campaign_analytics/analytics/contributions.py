@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from ..engagement.rules import Rules
 from ..engagement.sql import (
     ADDRESS,
+    AGENTS,
+    agents_sql,
     client_sql,
     codes,
     link_sql,
@@ -82,6 +84,7 @@ class Source:
     # link); {client}, {link} and {address} are filled in with the engagement rules
     events: str
     messages: str  # rows (message_id, campaign_id, account_id, provider, lead_id)
+    user_agents: str  # the user agents of the opens and clicks in ``events``
 
 
 WORKSPACE = Source(
@@ -91,12 +94,20 @@ WORKSPACE = Source(
                LEFT JOIN replies r ON e.type = 'replied' AND r.workspace_id = :ws
                                   AND r.event_external_id = e.external_id
                {address}
+               {agents}
                WHERE e.workspace_id = :ws)""",
+    user_agents="""SELECT user_agent FROM email_events
+                   WHERE workspace_id = :ws AND id <= :new AND type IN ('opened', 'clicked')""",
     messages="""(SELECT message_id, campaign_id, coalesce(account_id, '') AS account_id,
                         mailbox_provider AS provider, lead_id
                  FROM messages WHERE workspace_id = :ws)""",
 )
-SCOPE = Source(events="refresh_events", messages="refresh_scope")
+SCOPE = Source(
+    events="refresh_events", messages="refresh_scope",
+    user_agents="""SELECT e.user_agent FROM refresh_scope s CROSS JOIN LATERAL (
+                       SELECT user_agent FROM email_events e
+                       WHERE e.workspace_id = :ws AND e.message_id = s.message_id
+                         AND e.id <= :new AND e.type IN ('opened', 'clicked')) e""")
 
 # What a scoped refresh reads, gathered by index lookups before the aggregation runs.
 # LATERAL subqueries are index lookups whatever the planner estimates, so the cost follows
@@ -114,13 +125,20 @@ CROSS JOIN LATERAL (
     WHERE e.workspace_id = :ws AND e.message_id = s.message_id AND e.id <= :new
 ) e
 {address}
+{agents}
 """
 
 
 def with_rules(sql: str, rules: Rules) -> str:
-    """Fill in how each open and click is judged (see ``engagement.sql``)."""
+    """Fill in how each open and click is judged (see ``engagement.sql``); the statement
+    needs ``judge_agents_sql`` run first in the transaction."""
     return sql.replace("{client}", client_sql(rules)).replace("{link}", link_sql()) \
-        .replace("{address}", ADDRESS)
+        .replace("{address}", ADDRESS).replace("{agents}", AGENTS)
+
+
+def judge_agents_sql(source: Source, rules: Rules) -> str:
+    """The user agents the statement over ``source`` will read, each judged once."""
+    return agents_sql(rules, source.user_agents)
 
 
 def _firsts() -> str:

@@ -41,9 +41,11 @@ from .contributions import (
     ROLLUP_TABLES,
     SCOPE,
     WORKSPACE,
+    Source,
     Verdicts,
     apply_sql,
     events_sql,
+    judge_agents_sql,
     merge_sql,
     with_rules,
 )
@@ -144,6 +146,7 @@ def _rebuild(conn: Connection, workspace_id: str, watermark: int, rules: Rules, 
         conn.execute(delete(EventVerdict).where(EventVerdict.workspace_id == workspace_id))
     verdicts = Verdicts(rules, since_judged=judged is not None)
     params = {"ws": workspace_id, "new": watermark, "judged": judged or 0}
+    _judge_agents(conn, WORKSPACE, rules, params)
     contributions = events_sql(WORKSPACE, rules, since=False)
     populated = conn.execute(select(CampaignBucket.campaign_id).where(
         CampaignBucket.workspace_id == workspace_id).limit(1)).first()
@@ -218,12 +221,19 @@ def _aggregate_scope(
     """Gather the scope's events by index, then add what changed since ``old`` (None: the
     scope's rollups were emptied), and store the scope's verdicts."""
     params = {"ws": workspace_id, "new": new}
+    _judge_agents(conn, SCOPE, rules, params)
     conn.execute(text(with_rules(FILL_SCOPE_EVENTS, rules)), params)
     conn.execute(text("ANALYZE refresh_events"))
     since = old is not None
     _aggregate(conn, apply_sql(events_sql(SCOPE, rules, since=since), upsert=since,
                                verdicts=Verdicts(rules)),
                {**params, "old": old} if since else params)
+
+
+def _judge_agents(conn: Connection, source: Source, rules: Rules,
+                  params: dict[str, object]) -> None:
+    conn.execute(text(judge_agents_sql(source, rules)), params)
+    conn.execute(text("ANALYZE refresh_agents"))
 
 
 def _aggregate(conn: Connection, sql: str, params: dict[str, object]) -> None:

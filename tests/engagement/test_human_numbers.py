@@ -125,6 +125,14 @@ def window_bounds(zone: str, first: str, last: str) -> tuple[datetime, datetime]
     return start.astimezone(UTC), end.astimezone(UTC)
 
 
+def setting(data: Tenant, db: Database, zone: str, first: str, last: str,
+            ) -> tuple[Model, datetime, datetime, dict[str, str]]:
+    """The model, the window's UTC bounds, and its query parameters."""
+    start, end = window_bounds(zone, first, last)
+    window = {"timeRange": "custom", "startDate": first, "endDate": last, "timezone": zone}
+    return Model(db, data.id), start, end, window
+
+
 def special_cases(tenant: Tenant, db: Database, workspace_id: str) -> list[dict[str, Any]]:
     """Messages whose verdicts hang on timing and method, sent through the API."""
     with db.engine.connect() as conn:
@@ -213,9 +221,7 @@ def test_the_data_has_people_and_machines(data: Tenant, db: Database) -> None:
 def test_campaign_analytics_for_people_equal_the_model(
     data: Tenant, db: Database, zone: str, first: str, last: str
 ) -> None:
-    model = Model(db, data.id)
-    start, end = window_bounds(zone, first, last)
-    window = {"timeRange": "custom", "startDate": first, "endDate": last, "timezone": zone}
+    model, start, end, window = setting(data, db, zone, first, last)
     table = get(data, "/analytics/campaigns", engagement="human", **window)["campaigns"]
     for row in table:
         expected = model.numbers(row["campaign_id"], start, end)
@@ -253,9 +259,7 @@ def test_campaign_analytics_for_people_equal_the_model(
 def test_overview_compare_providers_and_heatmap_for_people_equal_the_model(
     data: Tenant, db: Database, zone: str, first: str, last: str
 ) -> None:
-    model = Model(db, data.id)
-    start, end = window_bounds(zone, first, last)
-    window = {"timeRange": "custom", "startDate": first, "endDate": last, "timezone": zone}
+    model, start, end, window = setting(data, db, zone, first, last)
     overview = get(data, "/analytics/overview", engagement="human", **window)
     everything = model.numbers(None, start, end)
     assert overview["summary"]["emails_opened"] == everything["emails_opened"]

@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from campaign_analytics.db import Database
 from campaign_analytics.engagement.rules import RULES_FILE, RulesError, load_rules, parse_rules
-from campaign_analytics.engagement.sql import ADDRESS, client_sql
+from campaign_analytics.engagement.sql import ADDRESS, AGENTS, agents_sql, client_sql
 
 
 def document(**changes: Any) -> dict[str, Any]:
@@ -90,12 +90,12 @@ def test_the_sql_reads_what_an_event_carries(
     reason: str
 ) -> None:
     rules = load_rules()
-    query = text(f"""
-        SELECT {client_sql(rules)} FROM (SELECT CAST(:type AS text) AS type,
-               CAST(:ua AS text) AS user_agent, CAST(:ip AS text) AS ip,
-               CAST(:method AS text) AS http_method) e
-        {ADDRESS}""")
+    event = ("(SELECT CAST(:type AS text) AS type, CAST(:ua AS text) AS user_agent, "
+             "CAST(:ip AS text) AS ip, CAST(:method AS text) AS http_method)")
+    values = {"type": kind, "ua": user_agent, "ip": ip, "method": method}
     with db.engine.connect() as conn:
-        code = conn.execute(query, {"type": kind, "ua": user_agent, "ip": ip,
-                                    "method": method}).scalar_one()
+        conn.execute(text(agents_sql(rules, f"SELECT user_agent FROM {event} e")), values)
+        code = conn.execute(text(f"SELECT {client_sql(rules)} FROM {event} e {ADDRESS} {AGENTS}"),
+                            values).scalar_one()
+        conn.rollback()
     assert rules.reasons[code][0] == reason
