@@ -145,6 +145,12 @@ def sign_in(page: Page, key: str) -> None:
     page.get_by_role("button", name="Sign in").click()
 
 
+def signed_in(page: Page, key: str) -> None:
+    """Signed in, on the campaign list with its data shown."""
+    sign_in(page, key)
+    ready(page, "campaign-list")
+
+
 def ready(page: Page, section: str, timeout: float = 30_000) -> Any:
     """The section's element once it shows its data (not loading, not failed)."""
     locator = page.locator(f'[data-section="{section}"]')

@@ -18,7 +18,7 @@ from playwright.sync_api import Page, Route, expect
 
 from campaign_analytics.db import Database
 from campaign_analytics.workspaces import create_workspace
-from tests.dashboard.conftest import WIDTHS, Stack, Watch, ready, sign_in
+from tests.dashboard.conftest import WIDTHS, Stack, Watch, ready, sign_in, signed_in
 from tests.exports.big import BIG, tenant_with_events
 
 pytestmark = pytest.mark.slow
@@ -44,8 +44,7 @@ def biggest_campaign(stack: Stack) -> str:
 
 
 def open_campaign(page: Page, stack: Stack, campaign_id: str) -> None:
-    sign_in(page, stack.key)
-    ready(page, "campaign-list")
+    signed_in(page, stack.key)
     page.goto(f"/app/#/campaigns/{campaign_id}")
     all_ready(page)
 
@@ -173,8 +172,7 @@ def test_the_campaign_list_sorts_searches_and_matches_the_api(
     watched: tuple[Page, Watch], stack: Stack
 ) -> None:
     page, watch = watched
-    sign_in(page, stack.key)
-    ready(page, "campaign-list")
+    signed_in(page, stack.key)
     expected = api(stack, "/analytics/campaigns", timeRange="30d")["campaigns"]
     rows = table_rows(page, "campaign-list")
     assert [row[0] for row in rows] == [c["campaign_name"] for c in expected]  # newest first
@@ -251,8 +249,7 @@ def test_a_failed_export_shows_the_jobs_own_error_message(
                             error={"code": "EXPORT_FAILED", "message": message})
         route.fulfill(response=response, json=body)
 
-    sign_in(page, stack.key)
-    ready(page, "campaign-list")
+    signed_in(page, stack.key)
     page.goto("/app/#/overview")
     all_ready(page)
     page.route(lambda url: "/analytics/exports/exp_" in url, failed)
@@ -285,8 +282,7 @@ def test_a_failing_read_is_retried_once_and_a_lasting_failure_is_a_toast_not_a_b
 
     page.route(lambda url: "/analytics/deliverability" in url, once)
     page.route(lambda url: "/analytics/engagement-heatmap" in url, _fail)
-    sign_in(page, stack.key)
-    ready(page, "campaign-list")
+    signed_in(page, stack.key)
     page.goto(f"/app/#/campaigns/{campaign_id}")
 
     heatmap = page.locator('[data-section="heatmap"]')
@@ -311,8 +307,7 @@ def test_compare_shows_rates_side_by_side_and_says_what_the_p_value_means(
     watched: tuple[Page, Watch], stack: Stack
 ) -> None:
     page, watch = watched
-    sign_in(page, stack.key)
-    ready(page, "campaign-list")
+    signed_in(page, stack.key)
     page.goto("/app/#/compare")
     ready(page, "compare-pick")
     campaigns = api(stack, "/analytics/campaigns", timeRange="30d")["campaigns"]
@@ -348,8 +343,7 @@ def test_refresh_now_runs_a_refresh_job_and_shows_its_freshness(
     watched: tuple[Page, Watch], stack: Stack
 ) -> None:
     page, watch = watched
-    sign_in(page, stack.key)
-    ready(page, "campaign-list")
+    signed_in(page, stack.key)
     expect(page.locator("#as-of")).to_contain_text("Data as of")
     expect(page.locator("#as-of")).to_contain_text("refreshing every 5 min")
     before = page.locator("#as-of").get_attribute("data-as-of")
@@ -436,8 +430,7 @@ def test_every_screen_renders_cleanly_at_desktop_and_phone_width(
     fetched from any host but the API's, and no sideways scrolling of the page itself."""
     page, watch = watched
     page.set_viewport_size(dict(zip(("width", "height"), WIDTHS[width], strict=True)))
-    sign_in(page, stack.key)
-    ready(page, "campaign-list")
+    signed_in(page, stack.key)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for name, route in SCREENS.items():
         page.goto(f"/app/{route or '#/campaigns/' + biggest_campaign(stack)}")
