@@ -28,7 +28,7 @@ from tests.analytics.reference import pct
 from tests.conftest import Tenant
 
 END = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
-EVENTS = 30_000
+EVENTS = 12_000
 WINDOWS = [("UTC", "2026-09-01", "2026-11-20"), ("America/New_York", "2026-10-12", "2026-11-15")]
 SCANNER = "Mozilla/5.0 (compatible; Proofpoint URL Defense)"
 BROWSER = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
