@@ -32,6 +32,8 @@ import psycopg
 import requests
 from sqlalchemy import make_url
 
+from cli.processes import die_with_parent
+
 LOCAL_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 MB = 1024 * 1024
 ROOT = Path(__file__).resolve().parent.parent
@@ -227,7 +229,8 @@ def start_process(command: list[str], env: dict[str, str], log: Path) -> subproc
     can be stopped whole (gunicorn's workers, Celery's pool) without touching anything else."""
     with log.open("ab") as out:
         return subprocess.Popen(command, cwd=ROOT, env=env, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+                                stderr=subprocess.STDOUT, start_new_session=True,
+                                preexec_fn=die_with_parent)
 
 
 def stop_process_group(process: subprocess.Popen[bytes], grace: float = 15) -> None:

@@ -4,6 +4,7 @@ a name prefix, notice when one dies, stop them all in order."""
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import subprocess
@@ -16,6 +17,17 @@ from typing import IO
 from .console import say
 
 PREFIX_WIDTH = 6
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+# Loaded before any fork: dlopen in a forked child of a threaded parent can deadlock.
+_LIBC = ctypes.CDLL(None, use_errno=True)
+
+
+def die_with_parent() -> None:
+    """A ``preexec_fn``: the child gets SIGTERM when the process that started it dies, even
+    by SIGKILL, so no worker outlives a killed ``up`` (or a killed test run) and goes on
+    taking jobs from the next one. Linux only; elsewhere the call fails and nothing changes."""
+    with contextlib.suppress(AttributeError, OSError):
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 @dataclass
@@ -58,7 +70,7 @@ class Supervisor:
         which stops the children itself, in order."""
         process = subprocess.Popen(
             list(argv), env=dict(env), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, start_new_session=True,
+            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent,
         )
         assert process.stdout is not None
         relay = threading.Thread(

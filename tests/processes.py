@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from campaign_analytics.jobs.kinds import Queue
+from cli.processes import die_with_parent
 
 BIN = Path(sys.executable).parent
 READY_MARKERS = {"worker": "ready.", "beat": "beat: Starting...", "flower": "Visit me at"}
@@ -41,6 +42,7 @@ class CeleryProcess:
             popen = subprocess.Popen(
                 [str(BIN / "celery"), "-A", app, *args, "--loglevel", "INFO"],
                 env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                preexec_fn=die_with_parent,
                 cwd=Path(__file__).resolve().parent.parent,
             )
         process = cls(role, popen, log_path)

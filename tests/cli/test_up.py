@@ -22,6 +22,8 @@ import psutil
 import pytest
 import requests
 
+from cli.processes import die_with_parent
+
 REPO = Path(__file__).resolve().parents[2]
 CLI = Path(sys.executable).parent / "campaign-analytics"
 # Unset, so `up` starts its own servers under ./var and never touches configured ones.
@@ -61,6 +63,7 @@ class Up:
         self.popen = subprocess.Popen(
             [str(CLI), "up", "--port", str(port)], cwd=clone, env=env,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=die_with_parent,
         )
         # Drain continuously: children share the pipe and would block on a full one.
         self.reader = threading.Thread(target=self._read, daemon=True)

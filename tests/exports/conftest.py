@@ -25,6 +25,7 @@ from campaign_analytics.exports.storage import LocalStorage, Storage
 from campaign_analytics.jobs import store
 from campaign_analytics.jobs.context import JobContext
 from campaign_analytics.models import Job
+from cli.processes import die_with_parent
 from tests.conftest import free_port, listening
 from tests.jobs.helpers import RecordingPublisher, load
 
@@ -112,7 +113,8 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer
     with log.open("wb") as out:
         process = subprocess.Popen(
             [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p",
-             str(port)], stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+             str(port)], stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=die_with_parent)
     try:
         deadline = time.monotonic() + 30
         while not listening("127.0.0.1", port):

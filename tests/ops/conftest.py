@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from cli.processes import die_with_parent
 from cli.up import gunicorn_command
 from tests.conftest import free_port
 
@@ -61,6 +62,7 @@ def start_gunicorn(tmp_path: Path) -> Iterator[Callable[..., Gunicorn]]:
             popen = subprocess.Popen(
                 [*gunicorn_command(f"127.0.0.1:{port}", 1), *extra], env=env, cwd=REPO,
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                preexec_fn=die_with_parent,
             )
         server = Gunicorn(popen, f"http://127.0.0.1:{port}", log_path)
         started.append(server)
