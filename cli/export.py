@@ -50,14 +50,19 @@ def _choice(values: type[Any]) -> click.Choice:
 @click.option("--campaign", "campaign_ids", multiple=True,
               help="Only this campaign (repeatable).  [default: every campaign]")
 @click.option("--format", "file_format", type=_choice(ExportFormat), default="csv",
-              show_default=True)
+              show_default=True, help="csv_excel: BOM and CRLF for Excel; xlsx: one sheet "
+                                      "(at most 1,048,575 rows); parquet: typed columns.")
 @click.option("--time-range", default=None,
               help=f"7d, 14d, 30d, 90d, or custom with --start-date and --end-date.  "
                    f"[default: {DEFAULT_PERIOD}, or custom with the dates]")
 @click.option("--start-date", default=None, help="With --time-range custom: YYYY-MM-DD.")
 @click.option("--end-date", default=None, help="With --time-range custom: YYYY-MM-DD "
                                                "(included).")
-@click.option("--timezone", default=None, help="IANA zone.  [default: the workspace's]")
+@click.option("--timezone", default=None,
+              help="IANA zone of local days and of the file's datetimes.  "
+                   "[default: the workspace's]")
+@click.option("--columns", default=None,
+              help="Only these columns, in this order: a,b,c.  [default: every column]")
 @click.option("--include-time-series", is_flag=True,
               help="campaign_performance: one row per campaign per local day.")
 @click.option("--compression", type=_choice(Compression), default="none", show_default=True)
@@ -68,7 +73,8 @@ def _choice(values: type[Any]) -> click.Choice:
 @click.option("--no-progress", is_flag=True, help="No progress bar (logs, scripts).")
 def export(workspace_id: str, export_type: str, campaign_ids: tuple[str, ...],
            file_format: str, time_range: str | None, start_date: str | None, end_date: str | None,
-           timezone: str | None, include_time_series: bool, compression: str,
+           timezone: str | None, columns: str | None, include_time_series: bool,
+           compression: str,
            out: Path | None, timeout: float | None, no_progress: bool) -> None:
     """Export a workspace's data to a file, like POST /analytics/export, and download it.
 
@@ -85,6 +91,7 @@ def export(workspace_id: str, export_type: str, campaign_ids: tuple[str, ...],
             "startDate": start_date, "endDate": end_date, "timezone": timezone,
             "campaign_ids": list(campaign_ids) or None,
             "include_time_series": include_time_series, "compression": compression,
+            "columns": None if columns is None else [name.strip() for name in columns.split(",")],
         })
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, error['loc'])) or 'request'}: {error['msg']}"

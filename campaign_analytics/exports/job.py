@@ -6,7 +6,8 @@ re-run after a crash overwrites the same key atomically, and a canceled run leav
 the writer discards its temp file when ``JobCanceled`` (or anything else) interrupts it (a
 SIGKILLed writer's temp file is removed by retention once stale). The failures this module
 recognises carry ``EXPORT_FAILED``, transient ones (database or storage away) marked
-recoverable for the runner to retry; the API shows every failed export as
+recoverable for the runner to retry, a format's limit (an xlsx sheet's rows) before anything
+is written; the API shows every failed export as
 ``EXPORT_FAILED`` with the underlying code as ``reason``.
 """
 
@@ -28,9 +29,24 @@ from ..jobs.errors import JobCanceled, JobFailure, JobHandedBack
 from ..models.vocabulary import JobStatus
 from ..settings import get_settings
 from .queries import performance_row_total, performance_rows, select_query
-from .spec import ExportParams, ExportType, columns_of
+from .spec import ExportFormat, ExportParams, ExportType
 from .storage import Storage, StorageRefused, StorageUnavailable, export_key, storage_from_settings
-from .writers import Progress, Sink, compressed, copy_rows, count_statement, write_rows
+from .writers import (
+    CsvExcelFormat,
+    CsvFormat,
+    Format,
+    FormatLimit,
+    JsonlFormat,
+    Progress,
+    Sink,
+    TextFormat,
+    batched_rows,
+    compressed,
+    copy_rows,
+    count_statement,
+    typed_batches,
+    write_rows,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +54,25 @@ EXPORT_FAILED = "EXPORT_FAILED"
 # A run that loses the job to a cancel removes its committed file; one that lost it to a
 # newer attempt must not (that attempt owns the same key now).
 _ABANDONED = frozenset({JobStatus.CANCELED, JobStatus.FAILED, JobStatus.EXPIRED})
+TEXT_FORMATS: dict[ExportFormat, TextFormat] = {
+    ExportFormat.CSV: CsvFormat(), ExportFormat.CSV_EXCEL: CsvExcelFormat(),
+    ExportFormat.JSONL: JsonlFormat(),
+}
+
+
+def format_of(export_format: ExportFormat) -> Format:
+    """The format's writer. xlsx and parquet import openpyxl and pyarrow (about 50 MB of
+    RSS together) on first use only: the API and workers that never write them don't
+    carry them."""
+    if export_format is ExportFormat.XLSX:
+        from .spreadsheets import XlsxFormat
+
+        return XlsxFormat()
+    if export_format is ExportFormat.PARQUET:
+        from .parquet import ParquetFormat
+
+        return ParquetFormat()
+    return TEXT_FORMATS[export_format]
 
 
 def export_failed(message: str, *, recoverable: bool = False) -> JobFailure:
@@ -90,6 +125,7 @@ def load_params(ctx: JobContext) -> ExportParams:
     try:
         params = ExportParams.from_params(ctx.params)
         ZoneInfo(params.timezone)
+        params.output_columns()  # the stored columns are the type's
     except (KeyError, ValueError, TypeError, ZoneInfoNotFoundError) as exc:
         raise export_failed(
             f"The export's parameters are invalid ({type(exc).__name__}: {exc}); "
@@ -111,6 +147,8 @@ def _mapped(exc: Exception) -> Exception:
     if isinstance(exc, StorageUnavailable):
         return export_failed(f"Export storage was unavailable ({exc}); it will be retried",
                              recoverable=True)
+    if isinstance(exc, FormatLimit):
+        return export_failed(str(exc))
     if isinstance(exc, StorageRefused):
         return export_failed(f"Export storage refused the file ({exc}): check STORAGE_URL "
                              "and its permissions, then request the export again")
@@ -120,22 +158,32 @@ def _mapped(exc: Exception) -> Exception:
 Source = Callable[[JobContext, str, ExportParams, Sink, Progress], int]
 
 
-def _copy_source(ctx: JobContext, workspace_id: str, params: ExportParams, sink: Sink,
-                 progress: Progress) -> int:
-    """Raw types: a count, then COPY, in one read-only snapshot (total matches rows)."""
+def _raw_source(ctx: JobContext, workspace_id: str, params: ExportParams, sink: Sink,
+                progress: Progress) -> int:
+    """Raw types: a count, then the rows (COPY for the text formats, a server-side cursor
+    for the typed ones), in one read-only snapshot (total matches rows) whose time zone is
+    the export's (datetimes are written in it)."""
     query = select_query(workspace_id, params)
+    fmt = format_of(params.format)
     raw = ctx.db.engine.raw_connection()
     try:
         conn: psycopg.Connection[Any] = raw.driver_connection  # type: ignore[assignment]
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        conn.execute("SELECT set_config('TimeZone', %s, true)", (params.timezone,))
         ctx.interrupt = conn.cancel  # a cancel stops the (possibly long) count mid-statement
         counted = conn.execute(count_statement(query), query.params).fetchone()
         # While COPY streams, progress updates notice a cancel within a few hundred KiB;
         # cancelling the backend mid-COPY would leave the protocol to unwind.
         ctx.interrupt = None
-        progress.rows_total = int(counted[0]) if counted else None
+        progress.rows_total = int(counted[0]) if counted else 0
+        fmt.check_rows(progress.rows_total)
         progress.update(0, force=True)
-        rows = copy_rows(conn, query, params.format, sink, progress)
+        if isinstance(fmt, TextFormat):
+            rows = copy_rows(conn, query, fmt, sink, progress)
+        else:
+            with contextlib.closing(typed_batches(conn, query)) as batches:
+                rows = write_rows(batches, fmt.writer(sink, query.columns, params.timezone),
+                                  progress)
         conn.rollback()
         return rows
     except BaseException:
@@ -153,19 +201,21 @@ def _copy_source(ctx: JobContext, workspace_id: str, params: ExportParams, sink:
 def _performance_source(ctx: JobContext, workspace_id: str, params: ExportParams, sink: Sink,
                         progress: Progress) -> int:
     """``campaign_performance``: the API's numbers from the rollups, one snapshot."""
+    fmt = format_of(params.format)
     with ctx.db.sessions() as session:
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         progress.rows_total = performance_row_total(session, workspace_id, params)
+        fmt.check_rows(progress.rows_total)
         progress.update(0, force=True)
-        columns = columns_of(params.export_type, params.include_time_series)
-        return write_rows(performance_rows(session, workspace_id, params), columns,
-                          params.format, sink, progress)
+        writer = fmt.writer(sink, params.output_columns(), params.timezone)
+        return write_rows(batched_rows(performance_rows(session, workspace_id, params)),
+                          writer, progress)
 
 
 SOURCES: dict[ExportType, Source] = {
     ExportType.CAMPAIGN_PERFORMANCE: _performance_source,
-    ExportType.LEADS: _copy_source,
-    ExportType.ATTEMPTS: _copy_source,
-    ExportType.REPLIES: _copy_source,
-    ExportType.EVENTS: _copy_source,
+    ExportType.LEADS: _raw_source,
+    ExportType.ATTEMPTS: _raw_source,
+    ExportType.REPLIES: _raw_source,
+    ExportType.EVENTS: _raw_source,
 }

@@ -3,8 +3,11 @@
 
 Every query filters by workspace first, drops deleted campaigns, applies the type's time
 column as the half-open UTC interval [start, end) (SPEC §11.27) and has a total ORDER BY,
-so a re-run over the same data writes the same bytes. The select lists follow
-``spec.COLUMNS`` exactly; ``writers`` turns each column into CSV or JSON by its kind.
+so a re-run over the same data writes the same bytes. The select lists follow the
+export's columns (``ExportParams.output_columns``: the documented ones, or the requested
+subset in its order). Every format reads the same query: the text formats through COPY
+(``writers``), the typed ones (xlsx, parquet) through ``typed_statement`` and a server-side
+cursor.
 """
 
 from __future__ import annotations
@@ -21,14 +24,15 @@ from ..analytics import rates
 from ..analytics.reading import Counts, Engagement, by_day, by_key, windowed
 from ..analytics.windows import Window
 from ..models import Campaign, CampaignBucket
-from .spec import Column, ExportParams, ExportType, columns_of
+from .spec import Column, ExportParams, ExportType, Kind
 
 
 @dataclass(frozen=True)
 class SelectQuery:
     """``SELECT <expressions> <body> ORDER BY <order_by>`` with psycopg ``%(name)s`` params.
 
-    ``expressions`` pairs each documented column with the SQL giving its raw value.
+    ``expressions`` pairs each column with the SQL giving its raw value; ``utc``: whether
+    datetimes are written with ``Z`` (else with the session time zone's offset).
     """
 
     columns: tuple[Column, ...]
@@ -36,6 +40,7 @@ class SelectQuery:
     body: str
     order_by: str
     params: dict[str, Any]
+    utc: bool = True
 
 
 # Raw types: (column name -> SQL expression), FROM with its alias, the time column, order.
@@ -105,9 +110,23 @@ def select_query(workspace_id: str, params: ExportParams) -> SelectQuery:
         values["max_event_id"] = params.max_event_id
     body = (f"FROM {table} JOIN campaigns c ON c.id = {alias}.campaign_id "
             f"WHERE {' AND '.join(conditions)}")
-    columns = columns_of(params.export_type)
+    columns = params.output_columns()
     return SelectQuery(columns, tuple(expressions[column.name] for column in columns), body,
-                       order_by, values)
+                       order_by, values, params.utc)
+
+
+# Python types the typed formats expect, whatever the column's SQL type (``ip`` is text
+# here, numbers are float8 as parquet stores them).
+_TYPED_CASTS = {Kind.TEXT: "text", Kind.INTEGER: "int8", Kind.NUMBER: "float8",
+                Kind.DATE: "date", Kind.BOOLEAN: "bool"}
+
+
+def typed_statement(query: SelectQuery) -> str:
+    """The query's rows as typed values (datetimes stay ``timestamptz``)."""
+    select_list = ", ".join(
+        f"({sql})::{_TYPED_CASTS[column.kind]}" if column.kind in _TYPED_CASTS else sql
+        for column, sql in zip(query.columns, query.expressions, strict=True))
+    return f"SELECT {select_list} {query.body} ORDER BY {query.order_by}"
 
 
 def performance_window(params: ExportParams) -> Window:
@@ -148,13 +167,13 @@ def _numbers(counts: Counts) -> dict[str, Any]:
 
 def performance_rows(session: Session, workspace_id: str, params: ExportParams,
                      ) -> Iterator[tuple[Any, ...]]:
-    """``campaign_performance`` rows in ``columns_of`` order, from the rollups.
+    """``campaign_performance`` rows in ``output_columns`` order, from the rollups.
 
     Without time series: one row per campaign. With it: one row per campaign per local day
     of the window, zero days included, read one campaign at a time (memory per campaign).
     """
     window = performance_window(params)
-    columns = columns_of(ExportType.CAMPAIGN_PERFORMANCE, params.include_time_series)
+    columns = params.output_columns()
     campaigns = performance_campaigns(session, workspace_id, params)
 
     def row_of(values: dict[str, Any]) -> tuple[Any, ...]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 from sqlalchemy import Select, func, select, text
 from sqlalchemy.orm import Session
 
@@ -34,7 +34,14 @@ from ..pagination import DEFAULT_LIMIT, Page, paginate
 from ..settings import Settings
 from ..workspaces import get_workspace
 from . import dispatch
-from .spec import Compression, ExportFormat, ExportParams, ExportType
+from .spec import (
+    GZIP_FORMATS,
+    Compression,
+    ExportFormat,
+    ExportParams,
+    ExportType,
+    selected_columns,
+)
 
 EXPORT_KIND = dispatch.EXPORT_KIND
 MAX_CAMPAIGN_IDS = 1000
@@ -52,7 +59,9 @@ class ExportRequest(WindowBody):
     """The body of POST /analytics/export; the time range reads like compare's."""
 
     export_type: ExportType = Field(description="Which rows: one fixed column list per type")
-    format: ExportFormat = Field(ExportFormat.CSV, description="csv (default) or jsonl")
+    format: ExportFormat = Field(
+        ExportFormat.CSV, description="csv (default), csv_excel (UTF-8 BOM, CRLF), jsonl, xlsx "
+                                      "or parquet")
     campaign_ids: Annotated[
         list[Text] | None, Field(min_length=1, max_length=MAX_CAMPAIGN_IDS),
         AfterValidator(distinct),
@@ -60,7 +69,28 @@ class ExportRequest(WindowBody):
     include_time_series: bool = Field(
         False, description="campaign_performance only: one row per campaign per local day")
     compression: Compression = Field(
-        Compression.NONE, description="none (default) or gzip (a .gz file, application/gzip)")
+        Compression.NONE, description="none (default) or gzip (a .gz file, application/gzip); "
+                                      "gzip only for csv, csv_excel and jsonl")
+    columns: Annotated[list[Text] | None, Field(min_length=1, max_length=100)] = Field(
+        None, description="A subset of the type's columns, in the order given; default all")
+
+    @field_validator("compression")
+    @classmethod
+    def _gzip_for_text_only(cls, value: Compression, info: ValidationInfo) -> Compression:
+        fmt = info.data.get("format")
+        if value is Compression.GZIP and fmt is not None and fmt not in GZIP_FORMATS:
+            raise ValueError(f"gzip applies to csv, csv_excel and jsonl only; {fmt.value} is "
+                             "compressed already")
+        return value
+
+    @field_validator("columns")
+    @classmethod
+    def _documented_columns(cls, value: list[str] | None,
+                            info: ValidationInfo) -> list[str] | None:
+        export_type = info.data.get("export_type")
+        if value is not None and export_type is not None:
+            selected_columns(export_type, bool(info.data.get("include_time_series")), value)
+        return value
 
     @model_validator(mode="after")
     def _time_series_needs_performance(self) -> ExportRequest:
@@ -96,6 +126,7 @@ def submit_export(
     idempotency_key: str | None = None,
     *,
     now: datetime | None = None,
+    schedule: dict[str, str] | None = None,
 ) -> Job:
     """Validate the request against the workspace, create the export job and let the
     dispatcher publish it when the workspace has room (SPEC §8: at most
@@ -108,19 +139,22 @@ def submit_export(
     now = now or datetime.now(UTC)
     workspace = get_workspace(session, workspace_id)
     window = request.window(workspace.timezone, now)
-    campaign_ids = _check_campaigns(session, workspace_id, request.campaign_ids)
+    campaign_ids = check_campaigns(session, workspace_id, request.campaign_ids)
     export = ExportParams(
         export_type=request.export_type, format=request.format,
         compression=request.compression, start=window.start.astimezone(UTC),
         end=window.end.astimezone(UTC), period=window.period, timezone=window.timezone,
         campaign_ids=campaign_ids, include_time_series=request.include_time_series,
         max_event_id=current_event_id(session, workspace_id),
+        columns=tuple(request.columns) if request.columns else None,
     )
     guess = estimate(session, settings, workspace_id, export, now)
     params = {
         **export.to_params(),
         "request": request.fingerprint(),
         "estimate": {"rows": guess.rows, "completion": guess.completion.isoformat()},
+        # A scheduled run names its schedule and slot (docs/schedules.md).
+        **({"schedule": schedule} if schedule else {}),
     }
     job = outbox.submit(
         session, publisher, kind=EXPORT_KIND, workspace_id=workspace_id, params=params,
@@ -159,7 +193,7 @@ def estimated_completion(job: Job) -> datetime | None:
     return datetime.fromisoformat(stored["completion"]) if stored.get("completion") else None
 
 
-def _check_campaigns(
+def check_campaigns(
     session: Session, workspace_id: str, campaign_ids: list[str] | None
 ) -> tuple[str, ...] | None:
     """The ids as given; any unknown, deleted or other workspace's one is not found."""

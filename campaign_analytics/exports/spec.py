@@ -5,6 +5,7 @@ job row, so a retry or a re-run after a crash writes exactly the same file.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -21,7 +22,25 @@ class ExportType(StrEnum):
 
 class ExportFormat(StrEnum):
     CSV = "csv"
+    CSV_EXCEL = "csv_excel"  # UTF-8 with BOM, CRLF: what Excel opens without an import dialog
     JSONL = "jsonl"
+    XLSX = "xlsx"
+    PARQUET = "parquet"
+
+
+# Per format: file extension and Content-Type (uncompressed), and whether gzip applies
+# (xlsx is already a zip; parquet compresses its own pages).
+FILE_TYPES: dict[ExportFormat, tuple[str, str]] = {
+    ExportFormat.CSV: ("csv", "text/csv; charset=utf-8"),
+    ExportFormat.CSV_EXCEL: ("csv", "text/csv; charset=utf-8"),
+    ExportFormat.JSONL: ("jsonl", "application/x-ndjson"),
+    ExportFormat.XLSX: (
+        "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    ExportFormat.PARQUET: ("parquet", "application/vnd.apache.parquet"),
+}
+GZIP_FORMATS = frozenset({ExportFormat.CSV, ExportFormat.CSV_EXCEL, ExportFormat.JSONL})
+# Time zones whose datetimes keep the ``Z`` spelling (SPEC §11.25).
+UTC_ZONES = frozenset({"UTC", "Etc/UTC"})
 
 
 class Compression(StrEnum):
@@ -30,24 +49,33 @@ class Compression(StrEnum):
 
 
 class Kind(StrEnum):
-    """How a column is written: only ``TEXT`` cells get the formula-injection prefix."""
+    """How a column is written: only ``TEXT`` cells get the CSV formula-injection prefix."""
 
     TEXT = "text"
     INTEGER = "integer"
     NUMBER = "number"
-    DATETIME = "datetime"  # ISO 8601, UTC, ``Z``
+    DATETIME = "datetime"  # ISO 8601 with the export timezone's offset (``Z`` in UTC)
     DATE = "date"  # YYYY-MM-DD (local day of the export's timezone)
     BOOLEAN = "boolean"
 
 
 @dataclass(frozen=True)
 class Column:
+    """``identifier``: an id, written as text in spreadsheets whatever its kind, so a long
+    numeric-looking id never becomes 6.9E+17."""
+
     name: str
     kind: Kind
     description: str = ""
+    identifier: bool = False
 
 
 T, INT, N, DT, D = Kind.TEXT, Kind.INTEGER, Kind.NUMBER, Kind.DATETIME, Kind.DATE
+
+
+def _id(name: str, kind: Kind = T, description: str = "") -> Column:
+    return Column(name, kind, description, identifier=True)
+
 
 SUMMARY_COLUMNS = (
     Column("emails_sent", INT), Column("emails_delivered", INT), Column("emails_bounced", INT),
@@ -74,33 +102,33 @@ HUMAN_COLUMNS = (
 # ``include_time_series`` has ``date`` after ``campaign_status``: one row per local day.
 COLUMNS: dict[ExportType, tuple[Column, ...]] = {
     ExportType.CAMPAIGN_PERFORMANCE: (
-        Column("campaign_id", T), Column("campaign_name", T), Column("campaign_status", T),
+        _id("campaign_id"), Column("campaign_name", T), Column("campaign_status", T),
         *SUMMARY_COLUMNS, *RATE_COLUMNS, *HUMAN_COLUMNS,
     ),
     ExportType.LEADS: (
-        Column("lead_id", T), Column("campaign_id", T), Column("website_url", T),
+        _id("lead_id"), _id("campaign_id"), Column("website_url", T),
         Column("website_title", T), Column("contact_email", T), Column("quality_score", N),
         Column("relevance_score", N), Column("guest_post_likelihood", N), Column("source", T),
-        Column("status", T), Column("qualification", T), Column("account_id", T),
+        Column("status", T), Column("qualification", T), _id("account_id"),
         Column("placed_at", DT), Column("qualified_at", DT), Column("created_at", DT),
         Column("updated_at", DT),
     ),
     ExportType.ATTEMPTS: (
-        Column("attempt_id", T), Column("message_id", T, "the sender's identifier"),
-        Column("campaign_id", T), Column("lead_id", T), Column("account_id", T),
+        _id("attempt_id"), _id("message_id", T, "the sender's identifier"),
+        _id("campaign_id"), _id("lead_id"), _id("account_id"),
         Column("step", INT), Column("variant", T), Column("subject", T), Column("recipient", T),
         Column("mailbox_provider", T), Column("sent_at", DT),
         Column("state", T, "latest state: pending, sent, failed, delivered or bounced"),
     ),
     ExportType.REPLIES: (
-        Column("reply_id", T), Column("campaign_id", T), Column("lead_id", T),
-        Column("message_id", T), Column("received_at", DT), Column("from", T),
+        _id("reply_id"), _id("campaign_id"), _id("lead_id"),
+        _id("message_id"), Column("received_at", DT), Column("from", T),
         Column("subject", T), Column("body", T), Column("classification", T),
         Column("classified_by", T),
     ),
     ExportType.EVENTS: (
-        Column("event_id", INT), Column("external_id", T), Column("campaign_id", T),
-        Column("message_id", T), Column("type", T), Column("occurred_at", DT),
+        _id("event_id", INT), _id("external_id"), _id("campaign_id"),
+        _id("message_id"), Column("type", T), Column("occurred_at", DT),
         Column("bounce_type", T), Column("reason", T), Column("url", T),
         Column("user_agent", T), Column("ip", T), Column("ingested_at", DT),
         Column("http_method", T),
@@ -119,6 +147,24 @@ def columns_of(export_type: ExportType, include_time_series: bool = False) -> tu
     return columns
 
 
+def selected_columns(export_type: ExportType, include_time_series: bool,
+                     names: Sequence[str] | None) -> tuple[Column, ...]:
+    """The columns a file has: ``names`` (a subset, in the order given) or every documented
+    column. ``ValueError`` naming the valid columns for an unknown or repeated name."""
+    documented = columns_of(export_type, include_time_series)
+    if names is None:
+        return documented
+    by_name = {column.name: column for column in documented}
+    unknown = [name for name in names if name not in by_name]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if unknown or repeated or not names:
+        problem = (f"unknown column(s) {', '.join(unknown)}" if unknown else
+                   f"repeated column(s) {', '.join(repeated)}" if repeated else "no columns")
+        raise ValueError(f"{problem}; the columns of {export_type.value} are: "
+                         f"{', '.join(by_name)}")
+    return tuple(by_name[name] for name in names)
+
+
 @dataclass(frozen=True)
 class ExportParams:
     """Everything a run needs, stored as the job's ``params``.
@@ -126,7 +172,9 @@ class ExportParams:
     ``start``/``end`` bound each type's time column (SPEC §11.27) as a half-open UTC
     interval; ``timezone`` makes the local days of ``campaign_performance``;
     ``max_event_id`` (the event id sequence when the export was requested) keeps a re-run
-    from picking up events ingested after the request.
+    from picking up events ingested after the request. ``timezone`` is also the zone of the
+    file's datetimes; ``columns`` the requested subset (``None``: every documented column).
+    Rows stored before a key existed load with its default.
     """
 
     export_type: ExportType
@@ -139,11 +187,20 @@ class ExportParams:
     campaign_ids: tuple[str, ...] | None
     include_time_series: bool
     max_event_id: int
+    columns: tuple[str, ...] | None = None
+
+    @property
+    def utc(self) -> bool:
+        return self.timezone in UTC_ZONES
+
+    def output_columns(self) -> tuple[Column, ...]:
+        return selected_columns(self.export_type, self.include_time_series, self.columns)
 
     def to_params(self) -> dict[str, Any]:
         data = asdict(self)
         data["start"], data["end"] = self.start.isoformat(), self.end.isoformat()
         data["campaign_ids"] = list(self.campaign_ids) if self.campaign_ids else None
+        data["columns"] = list(self.columns) if self.columns is not None else None
         return data
 
     @classmethod
@@ -156,10 +213,11 @@ class ExportParams:
             campaign_ids=tuple(data["campaign_ids"]) if data.get("campaign_ids") else None,
             include_time_series=bool(data["include_time_series"]),
             max_event_id=int(data["max_event_id"]),
+            columns=tuple(data["columns"]) if data.get("columns") is not None else None,
         )
 
     def file_name(self, export_id: str) -> str:
-        extension = {ExportFormat.CSV: "csv", ExportFormat.JSONL: "jsonl"}[self.format]
+        extension = FILE_TYPES[self.format][0]
         suffix = ".gz" if self.compression is Compression.GZIP else ""
         return f"{export_id}_{self.export_type.value}.{extension}{suffix}"
 
@@ -167,5 +225,4 @@ class ExportParams:
         """SPEC §11.29; gzip is a file of its own type, never a Content-Encoding."""
         if self.compression is Compression.GZIP:
             return "application/gzip"
-        return {ExportFormat.CSV: "text/csv; charset=utf-8",
-                ExportFormat.JSONL: "application/x-ndjson"}[self.format]
+        return FILE_TYPES[self.format][1]

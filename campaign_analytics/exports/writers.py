@@ -1,22 +1,26 @@
-"""Streaming rows into export files in constant memory, one class per format.
+"""Streaming rows into export files in constant memory.
 
-Raw types go straight from PostgreSQL with ``COPY (query) TO STDOUT``: the values are
-formatted by the server (CSV quoting, the formula-injection prefix, ISO datetimes, JSON),
-and Python only moves bytes, in blocks, to the sink. ``campaign_performance`` rows come
-from the rollups in Python and are encoded by the same class with the same rules.
+Every format writes the rows of one query (``queries``): the text formats (csv, csv_excel,
+jsonl) straight from PostgreSQL with ``COPY (query) TO STDOUT``, the values formatted by
+the server (CSV quoting, the formula-injection prefix, ISO datetimes, JSON) and Python only
+moving bytes, in blocks, to the sink; the typed formats (xlsx in ``spreadsheets``, parquet
+in ``parquet``) from batches of Python values. ``campaign_performance`` rows come from the
+rollups in Python and go through each format's ``RowWriter``, with the same rules.
 
 Decisions (docs/exports.md):
-* datetimes: ISO 8601 in UTC with microseconds and ``Z``, e.g.
-  ``2026-11-02T09:15:00.000000Z`` (fixed width, lossless, sorts as text);
+* datetimes: ISO 8601 with microseconds in the export's time zone with its offset, e.g.
+  ``2026-11-02T04:15:00.000000-05:00``; in UTC with ``Z``, ``2026-11-02T09:15:00.000000Z``
+  (fixed width, lossless);
 * dates: ``YYYY-MM-DD``; integers and numbers as PostgreSQL / Python print them (shortest
   exact form, ``0.85``, ``-1``, ``45.5``); booleans ``true``/``false``;
 * CSV: RFC 4180 quoting, ``\\n`` line ends, a header row, NULL as an empty cell (an empty
   string is ``""``); a TEXT cell starting with ``=``, ``+``, ``-``, ``@``, tab, CR or LF
-  gets a leading ``'``; other kinds are never altered;
+  gets a leading ``'``; other kinds are never altered. csv_excel: the same with a UTF-8
+  BOM and ``\\r\\n`` after each record (newlines inside quoted cells are left as they are);
 * JSON Lines: one compact object per line, keys in column order, numbers as numbers,
   NULL as ``null``, text unaltered (formula injection is a spreadsheet concern);
-* gzip: one gzip member, level ``GZIP_LEVEL``, no name and mtime 0 in the header, so the
-  same rows always give the same bytes.
+* gzip (text formats only): one gzip member, level ``GZIP_LEVEL``, no name and mtime 0 in
+  the header, so the same rows always give the same bytes.
 """
 
 from __future__ import annotations
@@ -26,21 +30,25 @@ import io
 import json
 import zlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 import psycopg
 
-from .queries import SelectQuery
-from .spec import Column, Compression, ExportFormat, Kind
+from .queries import SelectQuery, typed_statement
+from .spec import UTC_ZONES, Column, Compression, Kind
 
 FORMULA_PREFIX = "'"
 FORMULA_CHARS = ("=", "+", "-", "@", "\t", "\r", "\n")
 DATETIME_SQL_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
+LOCAL_DATETIME_SQL_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SS.USTZH:TZM'  # the session's time zone
+UTF8_BOM = b"\xef\xbb\xbf"
 GZIP_LEVEL = 1  # ~2x the throughput of level 6 on CSV for a somewhat larger file
 FLUSH_BYTES = 256 * 1024
+BATCH_ROWS = 10_000  # rows per fetch from the cursor, and per write to a typed format
 _FORMULA_CODES = ", ".join(str(ord(char)) for char in FORMULA_CHARS)
 
 
@@ -82,29 +90,97 @@ class Progress:
                     percent=percent)
 
 
+class FormatLimit(Exception):
+    """The rows do not fit the format (an xlsx sheet's row limit): nothing was written."""
+
+
+class SinkFile(io.RawIOBase):
+    """A write-only, unseekable file object over a sink, for libraries that write to a
+    file (pyarrow's ParquetWriter): ``tell`` counts the bytes written."""
+
+    def __init__(self, sink: Sink) -> None:
+        super().__init__()
+        self._sink = sink
+        self._position = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data)
+        self._sink.write(view)
+        self._position += view.nbytes
+        return view.nbytes
+
+    def tell(self) -> int:
+        return self._position
+
+
 def guard_text(value: str) -> str:
     """The CSV formula-injection rule (OWASP) for one TEXT cell."""
     return FORMULA_PREFIX + value if value.startswith(FORMULA_CHARS) else value
+
+
+def iso_datetime(value: datetime, zone: ZoneInfo | None) -> str:
+    """The text formats' datetime: ``Z`` in UTC (``zone`` None), else the zone's offset."""
+    if zone is None:
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return value.astimezone(zone).isoformat(timespec="microseconds")
+
+
+def output_zone(timezone: str) -> ZoneInfo | None:
+    """The zone datetimes are written in; None for the ``Z`` spelling of UTC."""
+    return None if timezone in UTC_ZONES else ZoneInfo(timezone)
 
 
 def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-class Format(ABC):
-    """How one output format spells rows, from SQL (COPY) and from Python values."""
+class RowWriter(ABC):
+    """Writes one file from batches of rows (Python values in column order)."""
 
-    @staticmethod
-    def expression(column: Column, sql: str) -> str:
+    @abstractmethod
+    def write(self, rows: Sequence[Sequence[Any]]) -> None: ...
+
+    @abstractmethod
+    def close(self) -> None:
+        """Finish the file (everything is in the sink afterwards)."""
+
+    def abort(self) -> None:  # noqa: B027 (most writers hold nothing outside the sink)
+        """Drop what the writer holds outside the sink (temp files) after a failure."""
+
+
+class Format(ABC):
+    """One output format: how it writes rows, and what it cannot hold."""
+
+    def check_rows(self, rows: int) -> None:  # noqa: B027 (most formats have no limit)
+        """``FormatLimit`` when ``rows`` data rows cannot be written; checked before any."""
+
+    @abstractmethod
+    def writer(self, sink: Sink, columns: Sequence[Column], timezone: str) -> RowWriter: ...
+
+
+class TextFormat(Format):
+    """A format PostgreSQL can spell (COPY, the raw types' fast path) and Python can spell
+    the same way (encode)."""
+
+    copy_has_header: bool = False
+    preamble: bytes = b""
+    line_end: bytes = b"\n"  # after each record; COPY's records end with b"\n"
+
+    def expression(self, column: Column, sql: str, utc: bool) -> str:
         """A column's SQL as the format writes it: dates and datetimes as ISO 8601 text."""
-        if column.kind is Kind.DATETIME:
+        if column.kind is Kind.DATETIME and utc:
             return f"to_char({sql} AT TIME ZONE 'UTC', '{DATETIME_SQL_FORMAT}')"
+        if column.kind is Kind.DATETIME:  # in the session's time zone, set by the caller
+            return f"to_char({sql}, '{LOCAL_DATETIME_SQL_FORMAT}')"
         if column.kind is Kind.DATE:
             return f"to_char({sql}, 'YYYY-MM-DD')"
         return sql
 
     def select_list(self, query: SelectQuery) -> str:
-        return ", ".join(f"{self.expression(column, sql)} AS {_quoted(column.name)}"
+        return ", ".join(f"{self.expression(column, sql, query.utc)} AS {_quoted(column.name)}"
                          for column, sql in zip(query.columns, query.expressions, strict=True))
 
     @abstractmethod
@@ -114,51 +190,81 @@ class Format(ABC):
     def header(self, columns: Sequence[Column]) -> bytes: ...
 
     @abstractmethod
-    def encode(self, columns: Sequence[Column], row: Sequence[Any]) -> str: ...
+    def encode(self, columns: Sequence[Column], row: Sequence[Any],
+               zone: ZoneInfo | None) -> str: ...
 
-    copy_has_header: bool = False
+    def writer(self, sink: Sink, columns: Sequence[Column], timezone: str) -> RowWriter:
+        return _TextWriter(self, sink, columns, output_zone(timezone))
 
 
-class CsvFormat(Format):
+class _TextWriter(RowWriter):
+    def __init__(self, fmt: TextFormat, sink: Sink, columns: Sequence[Column],
+                 zone: ZoneInfo | None) -> None:
+        self._fmt, self._sink, self._columns, self._zone = fmt, sink, columns, zone
+        self._pending = bytearray(fmt.preamble + fmt.header(columns))
+
+    def write(self, rows: Sequence[Sequence[Any]]) -> None:
+        for row in rows:
+            self._pending += self._fmt.encode(self._columns, row, self._zone).encode()
+            if len(self._pending) >= FLUSH_BYTES:
+                self._sink.write(self._pending)
+                self._pending.clear()
+
+    def close(self) -> None:
+        self._sink.write(self._pending)
+        self._pending.clear()
+
+
+class CsvFormat(TextFormat):
     copy_has_header = True
 
-    @staticmethod
-    def expression(column: Column, sql: str) -> str:
+    def expression(self, column: Column, sql: str, utc: bool) -> str:
         """Text cells get the formula-injection prefix; booleans read true/false."""
         if column.kind is Kind.TEXT:
             return f"CASE WHEN ascii({sql}) IN ({_FORMULA_CODES}) " \
                    f"THEN '{FORMULA_PREFIX * 2}' || {sql} ELSE {sql} END"
         if column.kind is Kind.BOOLEAN:
             return f"CASE WHEN {sql} THEN 'true' WHEN NOT {sql} THEN 'false' END"
-        return Format.expression(column, sql)
+        return super().expression(column, sql, utc)
 
     def copy_statement(self, query: SelectQuery) -> str:
         return (f"COPY (SELECT {self.select_list(query)} {query.body} ORDER BY {query.order_by}) "
                 "TO STDOUT WITH (FORMAT csv, HEADER)")
 
     def header(self, columns: Sequence[Column]) -> bytes:
-        return self.encode(columns, [column.name for column in columns]).encode()
+        return self.encode(columns, [column.name for column in columns], None).encode()
 
-    def encode(self, columns: Sequence[Column], row: Sequence[Any]) -> str:
+    def encode(self, columns: Sequence[Column], row: Sequence[Any],
+               zone: ZoneInfo | None) -> str:
         buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\n").writerow(
-            [_csv_cell(column, value) for column, value in zip(columns, row, strict=True)])
+        csv.writer(buffer, lineterminator=self.line_end.decode()).writerow(
+            [_csv_cell(column, value, zone) for column, value in zip(columns, row, strict=True)])
         return buffer.getvalue()
 
 
-def _csv_cell(column: Column, value: Any) -> str:
+class CsvExcelFormat(CsvFormat):
+    """CSV as Excel opens it by double-click: a UTF-8 BOM (else non-ASCII text is read as
+    the ANSI code page) and CRLF record ends."""
+
+    preamble = UTF8_BOM
+    line_end = b"\r\n"
+
+
+def _csv_cell(column: Column, value: Any, zone: ZoneInfo | None) -> str:
     if value is None:
         return ""
     if column.kind is Kind.TEXT:
         return guard_text(str(value))
     if column.kind is Kind.BOOLEAN:
         return "true" if value else "false"
+    if isinstance(value, datetime):
+        return iso_datetime(value, zone)
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
 
 
-class JsonlFormat(Format):
+class JsonlFormat(TextFormat):
     def copy_statement(self, query: SelectQuery) -> str:
         select_list = self.select_list(query)
         # row_to_json keeps the column order and prints compact JSON with every control
@@ -172,35 +278,44 @@ class JsonlFormat(Format):
     def header(self, columns: Sequence[Column]) -> bytes:
         return b""
 
-    def encode(self, columns: Sequence[Column], row: Sequence[Any]) -> str:
+    def encode(self, columns: Sequence[Column], row: Sequence[Any],
+               zone: ZoneInfo | None) -> str:
         return json.dumps(
-            {column.name: value.isoformat() if isinstance(value, date) else value
+            {column.name: _json_value(value, zone)
              for column, value in zip(columns, row, strict=True)},
             ensure_ascii=False, separators=(",", ":"), allow_nan=False,
         ) + "\n"
 
 
-FORMATS: dict[ExportFormat, Format] = {ExportFormat.CSV: CsvFormat(),
-                                       ExportFormat.JSONL: JsonlFormat()}
+def _json_value(value: Any, zone: ZoneInfo | None) -> Any:
+    if isinstance(value, datetime):
+        return iso_datetime(value, zone)
+    return value.isoformat() if isinstance(value, date) else value
 
 
 def count_statement(query: SelectQuery) -> str:
     return f"SELECT count(*) {query.body}"
 
 
-def copy_rows(conn: psycopg.Connection[Any], query: SelectQuery, export_format: ExportFormat,
+def copy_rows(conn: psycopg.Connection[Any], query: SelectQuery, fmt: TextFormat,
               sink: Sink, progress: Progress) -> int:
     """COPY the query's rows into ``sink``; the number of data rows written.
 
     PostgreSQL sends one COPY message per row, so counting messages counts rows exactly
-    (whatever newlines the cells hold). Bytes are handed on in ~256 KiB blocks.
+    (whatever newlines the cells hold), and a format with other record ends swaps each
+    message's final ``\\n``. Bytes are handed on in ~256 KiB blocks. Datetimes outside UTC
+    take the session's time zone: the caller sets it for the transaction.
     """
-    fmt = FORMATS[export_format]
     rows = -1 if fmt.copy_has_header else 0
-    pending = bytearray()
+    pending = bytearray(fmt.preamble)
+    swap = fmt.line_end != b"\n"
     with conn.cursor() as cursor, cursor.copy(fmt.copy_statement(query), query.params) as copy:
         for data in copy:
-            pending += data
+            if swap:
+                pending += data[:-1]
+                pending += fmt.line_end
+            else:
+                pending += data
             rows += 1
             if len(pending) >= FLUSH_BYTES:
                 sink.write(pending)
@@ -210,22 +325,43 @@ def copy_rows(conn: psycopg.Connection[Any], query: SelectQuery, export_format: 
     return max(rows, 0)
 
 
-def write_rows(rows: Iterable[Sequence[Any]], columns: Sequence[Column],
-               export_format: ExportFormat, sink: Sink, progress: Progress) -> int:
-    """Encode Python rows into ``sink`` with the same rules as ``copy_rows``."""
-    fmt = FORMATS[export_format]
-    pending = bytearray(fmt.header(columns))
+def typed_batches(conn: psycopg.Connection[Any], query: SelectQuery,
+                  ) -> Iterator[list[tuple[Any, ...]]]:
+    """The query's rows as Python values, ``BATCH_ROWS`` at a time, from a server-side
+    cursor in the caller's transaction (never the whole result in memory)."""
+    with conn.cursor(name="export_rows") as cursor:
+        cursor.itersize = BATCH_ROWS
+        cursor.execute(typed_statement(query), query.params)
+        while batch := cursor.fetchmany(BATCH_ROWS):
+            yield batch
+
+
+def write_rows(batches: Iterable[Sequence[Sequence[Any]]], writer: RowWriter,
+               progress: Progress) -> int:
+    """Hand each batch to ``writer``, reporting progress after each; the rows written."""
     count = 0
-    for row in rows:
-        pending += fmt.encode(columns, row).encode()
-        count += 1
-        if len(pending) >= FLUSH_BYTES:
-            sink.write(pending)
-            pending.clear()
-        if count % 1000 == 0:
+    try:
+        for batch in batches:
+            writer.write(batch)
+            count += len(batch)
             progress.update(count)
-    sink.write(pending)
+        writer.close()
+    except BaseException:
+        writer.abort()
+        raise
     return count
+
+
+def batched_rows(rows: Iterable[tuple[Any, ...]], size: int = BATCH_ROWS,
+                 ) -> Iterator[list[tuple[Any, ...]]]:
+    batch: list[tuple[Any, ...]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def compressed(sink: Sink, compression: Compression) -> tuple[Sink, Callable[[], None]]:

@@ -36,7 +36,7 @@ def _publisher() -> Publisher:
     return value
 
 
-def _out(job: Job) -> ExportOut:
+def export_out(job: Job) -> ExportOut:
     url, expires_at = download_link(job)
     return ExportOut.of(job, estimated=requests.estimated_completion(job),
                         file_expires_at=retention.file_expires_at(job, settings()),
@@ -55,9 +55,16 @@ def _out(job: Job) -> ExportOut:
         "Optional header `Idempotency-Key` (1-255 characters): the same key within 24 hours "
         "returns the same export (whatever its status now); the same key with a different "
         "body is 409 `IDEMPOTENCY_KEY_REUSED`.\n\n"
-        "Errors: `VALIDATION_ERROR` (unknown export_type, format or compression, bad "
-        "timezone, with per-field details), `INVALID_TIME_RANGE`, `CAMPAIGN_NOT_FOUND` (an "
-        "unknown, deleted or other workspace's campaign id).\n\n"
+        "Formats: `csv`, `csv_excel` (UTF-8 BOM, CRLF: Excel opens it as is), `jsonl`, "
+        "`xlsx` (one sheet, at most 1,048,575 data rows, else the export fails "
+        "`EXPORT_FAILED` before writing) and `parquet` (typed columns, zstd). `gzip` applies "
+        "to the text formats only. Datetimes are written in `timezone` (default the "
+        "workspace's) with its offset, `Z` in UTC. `columns`: a subset of the type's "
+        "columns, in the order given.\n\n"
+        "Errors: `VALIDATION_ERROR` (unknown export_type, format or compression, gzip with "
+        "xlsx or parquet, unknown or repeated `columns` (the details list the valid ones), "
+        "bad timezone, with per-field details), `INVALID_TIME_RANGE`, `CAMPAIGN_NOT_FOUND` "
+        "(an unknown, deleted or other workspace's campaign id).\n\n"
         "`estimated_completion`: queue wait + a fixed start-up cost + estimated rows / the "
         "throughput measured on recent exports (100,000 rows/s until measured).\n\n"
         + columns_description()
@@ -78,7 +85,7 @@ def request_export(workspace_id: str, body: ExportRequest, headers: ExportHeader
 def list_exports(workspace_id: str, query: ExportListQuery) -> Response:
     page = requests.list_exports(db_session(), workspace_id, status=query.status,
                                  limit=query.limit, cursor=query.cursor)
-    return ok([_out(job) for job in page.items], next_cursor=page.next_cursor)
+    return ok([export_out(job) for job in page.items], next_cursor=page.next_cursor)
 
 
 @bp.get("/analytics/exports/<export_id>")
@@ -90,12 +97,15 @@ def list_exports(workspace_id: str, query: ExportListQuery) -> Response:
         "`EXPORT_FAILED`) | `canceled`; `completed` → `expired` when retention "
         "(`EXPORT_RETENTION_DAYS`, 7) deletes the file, or on DELETE. `download_url` is "
         "present only while completed and is issued afresh on every read; `expires_at` is "
-        "when that link stops working, `file_expires_at` when the file is deleted. An "
-        "unknown or other workspace's export id is 404 `EXPORT_NOT_FOUND`."
+        "when that link stops working, `file_expires_at` when the file is deleted. "
+        "`parameters` are exactly what the job runs with (format, compression, timezone, "
+        "the resolved columns and UTC window, filters); `schedule_id` names the export "
+        "schedule that made a scheduled run. An unknown or other workspace's export id is "
+        "404 `EXPORT_NOT_FOUND`."
     ),
 )
 def show_export(workspace_id: str, export_id: str) -> Response:
-    return ok(_out(requests.get_export(db_session(), workspace_id, export_id)))
+    return ok(export_out(requests.get_export(db_session(), workspace_id, export_id)))
 
 
 @bp.delete("/analytics/exports/<export_id>")
@@ -111,4 +121,4 @@ def show_export(workspace_id: str, export_id: str) -> Response:
 def delete_export(workspace_id: str, export_id: str) -> Response:
     job = retention.delete_export(db_session(), export_storage(), _publisher(), settings(),
                                   workspace_id, export_id)
-    return ok(_out(job))
+    return ok(export_out(job))

@@ -52,11 +52,33 @@ class ExportError(BaseModel):
 
 
 class ExportParameters(BaseModel):
-    """Exactly what the export ran with (or will run with)."""
+    """Exactly what the export ran with (or will run with): the job's stored parameters,
+    so a re-run writes the same file."""
 
+    export_type: ExportType
+    format: ExportFormat
+    compression: Compression
+    timezone: str = Field(description="IANA zone of the file's datetimes and local days")
+    columns: list[str] = Field(description="The file's columns, in file order (every "
+                                           "documented column when none were requested)")
+    start: UtcDatetime = Field(description="Resolved window start (inclusive), UTC")
+    end: UtcDatetime = Field(description="Resolved window end (exclusive), UTC")
+    period: str = Field(description="7d, 14d, 30d, 90d or custom")
     time_range: TimeRangeOut  # as every windowed response (SPEC §11.2)
     campaign_ids: list[str] | None
     include_time_series: bool
+
+    @classmethod
+    def of(cls, params: ExportParams) -> ExportParameters:
+        return cls(
+            export_type=params.export_type, format=params.format,
+            compression=params.compression, timezone=params.timezone,
+            columns=[column.name for column in params.output_columns()],
+            start=params.start, end=params.end, period=params.period,
+            time_range=TimeRangeOut.model_validate(_window(params).as_dict()),
+            campaign_ids=list(params.campaign_ids) if params.campaign_ids else None,
+            include_time_series=params.include_time_series,
+        )
 
 
 class ExportAccepted(BaseModel):
@@ -91,6 +113,8 @@ class ExportOut(BaseModel):
         description="When retention deletes (or deleted) the file")
     error: ExportError | None
     parameters: ExportParameters
+    schedule_id: str | None = Field(description="The export schedule that made this run; "
+                                                "null for an export requested directly")
 
     @classmethod
     def of(cls, job: Job, *, estimated: datetime | None, file_expires_at: datetime | None,
@@ -108,11 +132,8 @@ class ExportOut(BaseModel):
             completed_at=job.finished_at if done else None, finished_at=job.finished_at,
             estimated_completion=estimated, download_url=download_url,
             expires_at=expires_at if download_url else None, file_expires_at=file_expires_at,
-            error=_error(job), parameters=ExportParameters(
-                time_range=TimeRangeOut.model_validate(_window(params).as_dict()),
-                campaign_ids=list(params.campaign_ids) if params.campaign_ids else None,
-                include_time_series=params.include_time_series,
-            ),
+            error=_error(job), parameters=ExportParameters.of(params),
+            schedule_id=_schedule_id(job),
         )
 
 
@@ -120,6 +141,12 @@ def _window(params: ExportParams) -> Window:
     zone = ZoneInfo(params.timezone)
     return Window(params.start.astimezone(zone), params.end.astimezone(zone), params.period,
                   params.timezone)
+
+
+def _schedule_id(job: Job) -> str | None:
+    """Scheduled runs carry ``params["schedule"] = {"id", "slot"}``."""
+    schedule = (job.params or {}).get("schedule") or {}
+    return str(schedule["id"]) if schedule.get("id") else None
 
 
 def _progress(job: Job, done: bool) -> ExportProgress:
