@@ -8,6 +8,7 @@ from .export import export
 from .generate import generate
 from .ingest import ingest
 from .refresh import refresh
+from .schedule import schedule
 from .up import up
 from .workspace import workspace
 
@@ -24,3 +25,4 @@ cli.add_command(ingest)
 cli.add_command(generate)
 cli.add_command(refresh)
 cli.add_command(export)
+cli.add_command(schedule)

@@ -1,5 +1,6 @@
 // Past exports with their status, size and expiry; download while the link is valid,
-// cancel while running; a new workspace export.
+// cancel while running; a new workspace export. Export schedules with their cadence, next
+// run and last runs (each an export, downloaded like the others); pause and resume.
 
 import * as api from "../api.js";
 import { el, empty, table } from "../dom.js";
@@ -10,6 +11,7 @@ import { RUNNING } from "../jobs.js";
 import { state } from "../state.js";
 
 const POLL_MS = 2000;
+const RUNS_SHOWN = 3;
 
 function actions(row, reload) {
   if (RUNNING.has(row.status)) {
@@ -39,19 +41,24 @@ function actions(row, reload) {
   return row.error ? el("span", { class: "muted" }, row.error.message) : "";
 }
 
-export function render(root) {
-  root.append(el("div", { class: "screen-head" }, el("h1", {}, "Exports"),
-    exportControl(null, "Export the whole workspace")));
-  const list = section(root, "exports", "Past exports");
+// Polls while something is running; stops when the screen is left.
+function poller(load) {
   let timer = null;
-  const zone = () => state.filters.timezone;
-
-  function reload() {
+  const reload = () => {
     clearTimeout(timer);
+    load((running) => { if (running) timer = setTimeout(reload, POLL_MS); });
+  };
+  onLeave(() => clearTimeout(timer));
+  return reload;
+}
+
+function exportsSection(root, zone) {
+  const list = section(root, "exports", "Past exports");
+  const reload = poller((poll) => {
     if (!list.card.isConnected) return;  // a poll that outlived its screen
     list.load(async () => {
       const rows = await api.get("/analytics/exports", { limit: 50 });
-      if (rows.some((row) => RUNNING.has(row.status))) timer = setTimeout(reload, POLL_MS);
+      poll(rows.some((row) => RUNNING.has(row.status)));
       if (!rows.length) return empty("No exports yet. Pick a type and a format above, then Export.");
       return table({ caption: "The 50 newest exports", rows, columns: [
         { key: "status", render: (row) => el("span", { class: `badge ${row.status}` },
@@ -68,11 +75,70 @@ export function render(root) {
         { key: "actions", label: "", render: (row) => actions(row, reload) },
       ] });
     });
-  }
-  document.addEventListener(EXPORTS_CHANGED, reload);
-  onLeave(() => {
-    clearTimeout(timer);
-    document.removeEventListener(EXPORTS_CHANGED, reload);
   });
+  return reload;
+}
+
+// A schedule's latest runs: status, when, and the export's own Download / Cancel.
+function lastRuns(schedule, runs, zone, reload) {
+  const items = runs.map((run) => el("li", { "data-run": run.export_id },
+    el("span", { class: `badge ${run.status}` }, run.status), " ",
+    format.time(run.created_at, zone()), " ", actions(run, reload)));
+  return el("div", {},
+    items.length ? el("ul", { class: "runs" }, items) : el("span", { class: "muted" }, "No runs yet"),
+    schedule.last_error ? el("p", { class: "muted" }, `Last run refused: ${schedule.last_error}`)
+      : null);
+}
+
+function toggle(schedule, reload) {
+  const verb = schedule.status === "active" ? "pause" : "resume";
+  return el("button", { type: "button", [`data-${verb}`]: schedule.id, onclick: async () => {
+    try {
+      await api.post(`/export-schedules/${schedule.id}/${verb}`);
+    } catch (error) {
+      toast(`Could not ${verb} the schedule: ${describe(error)}`);
+    }
+    reload();
+  } }, verb === "pause" ? "Pause" : "Resume");
+}
+
+function schedulesSection(root, zone) {
+  const list = section(root, "schedules", "Export schedules");
+  const reload = poller((poll) => {
+    if (!list.card.isConnected) return;
+    list.load(async () => {
+      const schedules = await api.get("/export-schedules", { limit: 50 });
+      const runs = await Promise.all(schedules.map((schedule) =>
+        api.get(`/export-schedules/${schedule.id}/runs`, { limit: RUNS_SHOWN })));
+      poll(runs.flat().some((run) => RUNNING.has(run.status)));
+      if (!schedules.length) {
+        return empty("No export schedules. Create one with POST /export-schedules or "
+          + "`campaign-analytics schedule create`.");
+      }
+      const rows = schedules.map((schedule, index) => ({ ...schedule, runs: runs[index] }));
+      return table({ caption: "Exports made on a schedule", rows, columns: [
+        { key: "name" },
+        { key: "cadence", render: (row) => row.schedule.description },
+        { key: "timezone" },
+        { key: "next_run_at", label: "Next run", render: (row) => (row.next_run_at
+          ? format.time(row.next_run_at, row.timezone) : "–") },
+        { key: "status", render: (row) => el("span", { class: `badge ${row.status}` }, row.status) },
+        { key: "runs", label: "Last runs", render: (row) => lastRuns(row, row.runs, zone, reload) },
+        { key: "actions", label: "", render: (row) => toggle(row, reload) },
+      ] });
+    });
+  });
+  return reload;
+}
+
+export function render(root) {
+  root.append(el("div", { class: "screen-head" }, el("h1", {}, "Exports"),
+    exportControl(null, "Export the whole workspace")));
+  const zone = () => state.filters.timezone;
+  const reloadExports = exportsSection(root, zone);
+  const reloadSchedules = schedulesSection(root, zone);
+  const reload = () => { reloadExports(); reloadSchedules(); };
+  document.addEventListener(EXPORTS_CHANGED, reload);
+  onLeave(() => document.removeEventListener(EXPORTS_CHANGED, reload));
   reload();
 }
