@@ -17,8 +17,11 @@ from sqlalchemy.exc import DBAPIError
 from campaign_analytics.db import is_unavailable
 from campaign_analytics.exports import dispatch
 from campaign_analytics.jobs import runner
+from campaign_analytics.jobs.kinds import Queue
 from campaign_analytics.logs.context import log_context
+from campaign_analytics.webhooks.events import event_of
 from worker import metrics
+from worker.schedule import DELIVER_WEBHOOKS_TASK
 
 from .runtime import database, publisher, settings
 
@@ -48,6 +51,8 @@ def run_job(self: Any, job_id: str) -> str:
             if outcome.result is not None:
                 metrics.record_export(outcome.result)
             _next_export(job_id)
+        if outcome.kind and event_of(outcome.kind, outcome.status):
+            _deliver_webhooks_now(self.app)
     if outcome.retry_in is not None:
         raise self.retry(countdown=outcome.retry_in, max_retries=None)
     return outcome.status
@@ -61,3 +66,13 @@ def _next_export(job_id: str) -> None:
             dispatch.after_run(session, publisher(), settings(), job_id)
     except Exception as exc:  # never fail the finished job for this
         logger.warning("dispatching after %s failed; the sweeper will: %s", job_id, exc)
+
+
+def _deliver_webhooks_now(app: Any) -> None:
+    """The outcome may have queued webhook deliveries: tick now rather than within
+    ``WEBHOOK_TICK_SECONDS``. Best effort: beat's tick delivers them anyway."""
+    try:
+        app.send_task(DELIVER_WEBHOOKS_TASK, queue=Queue.MAINTENANCE.value,
+                      expires=settings().webhook_tick_seconds)
+    except Exception as exc:  # the broker blinked; never fail the finished job for this
+        logger.warning("publishing a webhook tick failed; beat's tick will deliver: %s", exc)

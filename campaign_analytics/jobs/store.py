@@ -15,6 +15,7 @@ from ..errors import JobNotFound
 from ..models import Job
 from ..models.vocabulary import JobStatus
 from ..pagination import DEFAULT_LIMIT, Page, paginate
+from ..webhooks.events import enqueue_outcomes
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,8 @@ def complete(session: Session, job_id: str, attempt: int, result: dict[str, Any]
         )
         .returning(Job.id)
     ).one_or_none()
+    if done is not None:
+        enqueue_outcomes(session, [job_id])  # committed with the outcome, or not at all
     session.commit()
     return done is not None
 
@@ -207,6 +210,8 @@ def fail(session: Session, job_id: str, attempt: int, code: str, message: str) -
         )
         .returning(Job.id)
     ).one_or_none()
+    if failed is not None:
+        enqueue_outcomes(session, [job_id])
     session.commit()
     return failed is not None
 

@@ -32,6 +32,7 @@ from ..exports import dispatch
 from ..models import Job
 from ..models.vocabulary import JobStatus
 from ..settings import Settings
+from ..webhooks.events import enqueue_outcomes
 from .outbox import Publisher, try_publish
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,7 @@ def _fail_expired(session: Session, condition: Any, code: str, message: str) -> 
                 finished_at=func.now(), lease_expires_at=None)
         .returning(Job.id)
     ).all()
+    enqueue_outcomes(session, [row.id for row in rows])  # in the failures' transaction
     session.commit()
     return len(rows)
 

@@ -28,6 +28,13 @@ class PageQuery(Strict):
     cursor: str | None = Field(None, description="The next_cursor of the previous page")
 
 
+class Deleted(BaseModel):
+    """What a DELETE answers: the id it removed (every DELETE answers 200 with the envelope)."""
+
+    id: str
+    deleted: bool
+
+
 class ErrorInfo(BaseModel):
     code: str
     message: str
