@@ -93,6 +93,21 @@ class ExportNotFound(NotFound):
     resource = "Export"
 
 
+class WebhookNotFound(NotFound):
+    code = "WEBHOOK_NOT_FOUND"
+    resource = "Webhook"
+
+
+class WebhookDeliveryNotFound(NotFound):
+    code = "WEBHOOK_DELIVERY_NOT_FOUND"
+    resource = "Webhook delivery"
+
+
+class ScheduleNotFound(NotFound):
+    code = "SCHEDULE_NOT_FOUND"
+    resource = "Export schedule"
+
+
 class DownloadInvalid(DomainError):
     """A download token that was tampered with, or names a file that is not servable."""
 

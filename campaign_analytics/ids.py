@@ -7,7 +7,8 @@ import time
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
 
-PREFIXES = frozenset({"ws", "cmp", "lead", "msg", "rpl", "acct", "exp", "job", "key"})
+PREFIXES = frozenset({"ws", "cmp", "lead", "msg", "rpl", "acct", "exp", "job", "key", "wh",
+                      "whd", "sch"})
 
 
 def _base32(value: int, length: int) -> str:

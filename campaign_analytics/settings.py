@@ -82,6 +82,21 @@ class Settings(BaseSettings):
     export_retention_days: float = Field(7, gt=0)
     export_max_processing_per_workspace: int = Field(3, ge=1)
     export_idempotency_hours: float = Field(24, gt=0)
+    # How often beat looks for due export schedules (docs/schedules.md): a run is made at
+    # most this many seconds after its slot.
+    export_schedule_tick_seconds: float = Field(30, gt=0)
+
+    # Webhooks (docs/webhooks.md). URLs resolving to loopback, private, link-local or other
+    # non-public addresses are refused unless WEBHOOK_ALLOW_PRIVATE_URLS (tests, development).
+    # Secrets are stored encrypted under WEBHOOK_SECRET_KEYS (comma-separated, the first
+    # encrypts, all decrypt: rotation), default SECRET_KEY. Failed deliveries are retried
+    # after BASE seconds, doubling up to MAX, WEBHOOK_MAX_ATTEMPTS attempts in all.
+    webhook_allow_private_urls: bool = False
+    webhook_secret_keys: str = ""
+    webhook_tick_seconds: float = Field(10, gt=0)
+    webhook_backoff_base_seconds: float = Field(30, gt=0)
+    webhook_backoff_max_seconds: float = Field(4 * 3600, gt=0)
+    webhook_max_attempts: int = Field(15, ge=1)
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Settings:

@@ -7,7 +7,11 @@ from flask import Flask
 from campaign_analytics.jobs.catalog import KINDS
 from campaign_analytics.jobs.kinds import Queue
 from worker.publisher import RUN_JOB_TASK
-from worker.schedule import SCHEDULE_REFRESHES_TASK
+from worker.schedule import (
+    DELIVER_WEBHOOKS_TASK,
+    RUN_EXPORT_SCHEDULES_TASK,
+    SCHEDULE_REFRESHES_TASK,
+)
 
 
 def test_task_names_are_pinned(app: Flask) -> None:
@@ -15,9 +19,11 @@ def test_task_names_are_pinned(app: Flask) -> None:
     celery.loader.import_default_modules()
     ours = {name for name in celery.tasks if not name.startswith("celery.")}
     assert ours == {"jobs.run", "maintenance.sweep_jobs", "analytics.schedule_refreshes",
-                    "maintenance.expire_exports"}
+                    "maintenance.expire_exports", "webhooks.deliver_due", "schedules.run_due"}
     assert RUN_JOB_TASK == "jobs.run"
     assert SCHEDULE_REFRESHES_TASK == "analytics.schedule_refreshes"
+    assert DELIVER_WEBHOOKS_TASK == "webhooks.deliver_due"
+    assert RUN_EXPORT_SCHEDULES_TASK == "schedules.run_due"
 
 
 def test_the_cli_publishes_the_workers_task() -> None:
@@ -33,6 +39,12 @@ def test_beat_runs_the_refreshes_on_the_maintenance_queue(app: Flask) -> None:
     assert str(full["schedule"]) == "<crontab: 0 2 * * * (m/h/dM/MY/d)>"
     assert incremental["schedule"] == 300
     assert {full["options"]["queue"], incremental["options"]["queue"]} == {"maintenance"}
+    webhooks = schedule["deliver-webhooks"]
+    assert (webhooks["task"], webhooks["schedule"]) == ("webhooks.deliver_due", 10)
+    assert webhooks["options"] == {"queue": "maintenance", "expires": 10}
+    schedules = schedule["run-export-schedules"]
+    assert (schedules["task"], schedules["schedule"]) == ("schedules.run_due", 30)
+    assert schedules["options"] == {"queue": "maintenance", "expires": 30}
 
 
 def test_queues_are_pinned(app: Flask) -> None:

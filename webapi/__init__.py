@@ -15,11 +15,13 @@ from .routes import (
     campaigns,
     deliverability,
     downloads,
+    export_schedules,
     exports,
     health,
     ingestion,
     jobs,
     leads,
+    webhooks,
     workspace_analytics,
     workspaces,
 )
@@ -27,7 +29,7 @@ from .routes import (
 BLUEPRINTS = (
     health.bp, workspaces.caller_bp, workspaces.bp, jobs.bp, campaigns.bp, leads.bp,
     accounts.bp, ingestion.bp, analytics.bp, workspace_analytics.bp, deliverability.bp,
-    exports.bp, downloads.bp, dashboard.bp,
+    exports.bp, export_schedules.bp, downloads.bp, webhooks.bp, dashboard.bp,
 )
 
 

@@ -13,7 +13,8 @@ from campaign_analytics.settings import Settings
 from .beat import schedule_file
 from .schedule import beat_schedule
 
-TASK_MODULES = ["tasks.jobs", "tasks.maintenance", "tasks.analytics"]
+TASK_MODULES = ["tasks.jobs", "tasks.maintenance", "tasks.analytics", "tasks.webhooks",
+                "tasks.schedules"]
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:

@@ -21,6 +21,12 @@ from campaign_analytics.settings import Settings
 
 SCHEDULE_REFRESHES_TASK = "analytics.schedule_refreshes"
 EXPIRE_EXPORTS_TASK = "maintenance.expire_exports"
+# Sends the webhook deliveries that are due; a tick not started before the next one is due
+# is dropped (the next one does its work).
+DELIVER_WEBHOOKS_TASK = "webhooks.deliver_due"
+# Submits the runs of due export schedules (docs/schedules.md); a tick not started before
+# the next one is due is dropped, the next one makes the same runs.
+RUN_EXPORT_SCHEDULES_TASK = "schedules.run_due"
 # Retention is counted in days; checking every few minutes also removes the files of
 # deleted exports (and of a deleted campaign's exports) soon after.
 EXPIRE_EXPORTS_SECONDS = 300.0
@@ -59,5 +65,17 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
             "schedule": incremental,
             "args": (RefreshMode.INCREMENTAL.value,),
             "options": {"queue": Queue.MAINTENANCE.value, "expires": incremental},
+        },
+        "deliver-webhooks": {
+            "task": DELIVER_WEBHOOKS_TASK,
+            "schedule": settings.webhook_tick_seconds,
+            "options": {"queue": Queue.MAINTENANCE.value,
+                        "expires": settings.webhook_tick_seconds},
+        },
+        "run-export-schedules": {
+            "task": RUN_EXPORT_SCHEDULES_TASK,
+            "schedule": settings.export_schedule_tick_seconds,
+            "options": {"queue": Queue.MAINTENANCE.value,
+                        "expires": settings.export_schedule_tick_seconds},
         },
     }

@@ -13,6 +13,8 @@ from .rollup import (
     RefreshState,
     ReplyCorrection,
 )
+from .schedule import ExportSchedule
+from .webhook import Webhook, WebhookDelivery, WebhookDeliveryAttempt
 from .workspace import ApiKey, Workspace
 
 __all__ = [
@@ -24,6 +26,7 @@ __all__ = [
     "DeliveryBucket",
     "EmailEvent",
     "EventVerdict",
+    "ExportSchedule",
     "Job",
     "Lead",
     "LeadMessages",
@@ -33,5 +36,8 @@ __all__ = [
     "ReplyCorrection",
     "SendingAccount",
     "Suppression",
+    "Webhook",
+    "WebhookDelivery",
+    "WebhookDeliveryAttempt",
     "Workspace",
 ]

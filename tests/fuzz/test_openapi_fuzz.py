@@ -67,7 +67,8 @@ CODES_BY_STATUS: dict[int, set[str]] = {
     403: {"DOWNLOAD_INVALID"},
     404: {"NOT_FOUND", "WORKSPACE_NOT_FOUND", "CAMPAIGN_NOT_FOUND", "LEAD_NOT_FOUND",
           "ACCOUNT_NOT_FOUND", "REPLY_NOT_FOUND", "SUPPRESSION_NOT_FOUND", "EXPORT_NOT_FOUND",
-          "JOB_NOT_FOUND"},
+          "JOB_NOT_FOUND", "WEBHOOK_NOT_FOUND", "WEBHOOK_DELIVERY_NOT_FOUND",
+          "SCHEDULE_NOT_FOUND"},
     405: {"METHOD_NOT_ALLOWED"},
     409: {"INVALID_STATUS_TRANSITION", "IDEMPOTENCY_KEY_REUSED", "ACCOUNT_ALREADY_EXISTS"},
     410: {"DOWNLOAD_EXPIRED"},
@@ -80,6 +81,8 @@ NOT_FOUND_PARAMETER = {
     "LEAD_NOT_FOUND": "lead_id", "ACCOUNT_NOT_FOUND": "account_id",
     "REPLY_NOT_FOUND": "reply_id", "SUPPRESSION_NOT_FOUND": "email",
     "EXPORT_NOT_FOUND": "export_id", "JOB_NOT_FOUND": "job_id",
+    "WEBHOOK_NOT_FOUND": "webhook_id", "WEBHOOK_DELIVERY_NOT_FOUND": "delivery_id",
+    "SCHEDULE_NOT_FOUND": "schedule_id",
 }
 # Body fields holding ids, and the path parameter whose real values fit them.
 BODY_ID_LISTS = {"campaign_ids": "campaign_id", "lead_ids": "lead_id"}
@@ -129,6 +132,11 @@ def _seed(app: Flask, db: Database, settings: Settings) -> FuzzWorkspace:
     call("PATCH", f"/replies/{reply}", {"classification": "not_interested"})  # suppresses
     export = call("POST", "/analytics/export", {"export_type": "leads"})["export_id"]
     refresh = call("POST", "/analytics/refresh", {})["job_id"]
+    webhook = call("POST", "/webhooks", {"url": "https://93.184.215.14/fuzz",
+                                         "events": ["export.completed"]})["id"]
+    schedule = call("POST", "/export-schedules", {
+        "name": "Fuzz", "schedule": {"type": "daily", "time": "07:00"},
+        "export": {"export_type": "leads", "campaign_ids": [campaigns[0]]}})["id"]
     # A genuine signature naming a file that does not exist: the download must say 410.
     token = downloads.issue(settings, Job(id=export, workspace_id=workspace.id,
                                           status="completed", file_key="fuzz/none.csv")).token
@@ -136,7 +144,8 @@ def _seed(app: Flask, db: Database, settings: Settings) -> FuzzWorkspace:
         workspace_id=workspace.id, key=key, doomed_campaigns=doomed,
         ids={"campaign_id": campaigns, "lead_id": leads, "account_id": [account],
              "reply_id": [reply], "export_id": [export], "job_id": [refresh, export],
-             "email": ["lead0@example.com"], "token": [token]},
+             "email": ["lead0@example.com"], "token": [token], "webhook_id": [webhook],
+             "schedule_id": [schedule]},
     )
 
 

@@ -64,14 +64,19 @@ RESOURCE_OF = {
     "workspace_id": "workspace", "campaign_id": "campaign", "lead_id": "lead",
     "account_id": "account", "reply_id": "reply", "export_id": "export", "job_id": "job",
     "email": "suppression", "campaignId": "campaign", "accountId": "account",
+    "webhook_id": "webhook", "delivery_id": "delivery", "schedule_id": "schedule",
 }
 NOT_FOUND = {
     "workspace": "WORKSPACE_NOT_FOUND", "campaign": "CAMPAIGN_NOT_FOUND",
     "campaign2": "CAMPAIGN_NOT_FOUND", "lead": "LEAD_NOT_FOUND",
     "account": "ACCOUNT_NOT_FOUND", "reply": "REPLY_NOT_FOUND",
     "export": "EXPORT_NOT_FOUND", "job": "JOB_NOT_FOUND",
-    "suppression": "SUPPRESSION_NOT_FOUND",
+    "suppression": "SUPPRESSION_NOT_FOUND", "webhook": "WEBHOOK_NOT_FOUND",
+    "delivery": "WEBHOOK_DELIVERY_NOT_FOUND", "schedule": "SCHEDULE_NOT_FOUND",
 }
+# Webhooks point at a closed loopback port (the matrix's app allows private URLs): any
+# delivery attempt fails at once.
+WEBHOOK_URL = "http://127.0.0.1:9/hooks"
 # A query parameter or body property with such a name carries ids.
 ID_NAME = re.compile(r"(?:^id|_id|Id)s?$")
 
@@ -104,6 +109,14 @@ RECIPES: dict[str, Callable[[Ids], Any]] = {
     "POST /analytics/export": lambda ids: {"export_type": "leads",
                                            "campaign_ids": [ids["campaign"]]},
     "POST /analytics/refresh": lambda ids: {"mode": "full", "campaign_ids": [ids["campaign"]]},
+    "POST /webhooks": lambda ids: {"url": WEBHOOK_URL, "events": ["export.failed"]},
+    "PATCH /webhooks/{webhook_id}": lambda ids: {"description": "Changed by a probe"},
+    "POST /export-schedules": lambda ids: {
+        "name": "Probe", "schedule": {"type": "daily", "time": "06:00"},
+        "export": {"export_type": "leads", "campaign_ids": [ids["campaign"]]}},
+    "PATCH /export-schedules/{schedule_id}": lambda ids: {
+        "name": "Changed by a probe",
+        "export": {"export_type": "leads", "campaign_ids": [ids["campaign"]]}},
 }
 
 
@@ -256,7 +269,8 @@ def api(settings: Settings, storage: LocalStorage) -> FlaskClient:
     """An app whose exports land in ``storage``, so they can be completed in-process."""
     from webapi import create_app
 
-    return create_app(settings.model_copy(update={"storage_url": f"file://{storage.root}"})
+    return create_app(settings.model_copy(update={"storage_url": f"file://{storage.root}",
+                                                  "webhook_allow_private_urls": True})
                       ).test_client()
 
 
@@ -279,11 +293,19 @@ def furnish(tenant: Tenant, mark: str, db: Database, storage: LocalStorage) -> E
     [suppression] = tenant.get("/suppressions").get_json()["data"]
     assert suppression["email"] == replier  # the decline suppressed its sender
     job = created(tenant.post("/jobs/diagnostics", json={"steps": 1}), "job_id")
+    webhook = created(tenant.post("/webhooks", json={
+        "url": WEBHOOK_URL, "events": ["export.completed"], "description": f"Hook {mark}"}))
     export = completed(db, storage, tenant, {"export_type": "replies"})["export_id"]
+    schedule = created(tenant.post("/export-schedules", json={
+        "name": f"Schedule {mark}", "schedule": {"type": "weekly", "weekday": "monday",
+                                                "time": "08:00"},
+        "export": {"export_type": "events", "campaign_ids": [campaign]}}))
+    [delivery] = tenant.get(f"/webhooks/{webhook}/deliveries").get_json()["data"]
     return Estate(tenant.key, mark, {
         "workspace": tenant.id, "campaign": campaign, "campaign2": second, "lead": lead,
         "account": account, "reply": reply["id"], "export": export, "job": job,
-        "suppression": replier})
+        "suppression": replier, "webhook": webhook, "delivery": delivery["id"],
+        "schedule": schedule})
 
 
 @pytest.fixture
