@@ -32,7 +32,9 @@ from campaign_analytics.settings import Settings
 from campaign_analytics.workspaces import create_workspace
 from tests.processes import CeleryProcess
 
-TEST_REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "13"))
+# Under pytest-xdist (``-n N``) each test process takes the next database number.
+TEST_REDIS_DB = (int(os.environ.get("TEST_REDIS_DB", "13"))
+                 + int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")))
 # Short leases and sweeps so fault tests finish in seconds, not minutes.
 FAST_JOB_SETTINGS: dict[str, Any] = {
     "app_env": "test",
