@@ -11,7 +11,8 @@ without it (74e6f67, the commit before), on two copies of one database, in one r
 The old code is a separate work tree of 74e6f67 (``/tmp/ca-before``, created with ``git
 worktree add --detach`` when missing and left in place). Each step runs in a fresh child
 process of this file (``--worker``): ``.venv/bin/python`` with ``PYTHONPATH`` and the working
-directory set to the tree of its code (the old work tree, or this repository), which times
+directory set to the tree of its code (the old work tree, or this repository; this
+repository's ``cli`` first, which ``bench/_common.py`` imports from), which times
 the call and prints its seconds, load average and peak RSS as JSON. Old and new take turns
 (which one goes first alternates from step to step), each after a ``CHECKPOINT``.
 
@@ -38,7 +39,10 @@ the call and prints its seconds, load average and peak RSS as JSON. Old and new 
   ingested by each side's own ``ingest_batch``, then ``refresh(INCREMENTAL)`` on each.
 
 Target (issue 9): new ≤ 1.2x old. Prints per step the old and new seconds, the ratio, the
-1-minute load average before and after each run and each child's peak RSS; then B's
+CPU seconds of the server processes that served each refresh (read from ``/proc`` through
+``psutil``: the server runs on this machine) and their ratio, which other work on a shared
+machine slows down but does not add to, the 1-minute load average before and after each
+run and each child's peak RSS; then B's
 ``event_verdicts`` (rows, size, the verdicts of opens and clicks), both sides' rollup sizes,
 and a check that every counter both versions have sums the same in A and B. ``--explain``
 runs one more nightly full refresh on each side at the end with every statement it runs
@@ -49,6 +53,7 @@ Each child reports the commit of the code it ran: the report says if the tree mo
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -64,6 +69,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import psutil
 import psycopg
 from _common import (
     ROOT,
@@ -103,6 +109,7 @@ class Run:
     rss_mb: float
     load_before: float
     load_after: float
+    server_cpu: float | None  # CPU seconds of the database's server processes (refresh only)
 
 
 @dataclass
@@ -114,6 +121,11 @@ class Step:
     @property
     def ratio(self) -> float:
         return self.runs["new"].seconds / self.runs["old"].seconds
+
+    @property
+    def cpu_ratio(self) -> float | None:
+        old, new = self.runs["old"].server_cpu, self.runs["new"].server_cpu
+        return new / old if old and new is not None else None
 
 
 # --- the child process ---------------------------------------------------------------------
@@ -169,10 +181,30 @@ def _setup(db: Any, spec: dict[str, Any]) -> dict[str, Any]:
 def _refresh(db: Any, spec: dict[str, Any]) -> dict[str, Any]:
     from campaign_analytics.analytics.refresh import RefreshMode, refresh
 
+    before = server_cpu(spec["url"])
     elapsed = timed()
     result = refresh(db, spec["ws"], RefreshMode(spec["mode"]))
-    return {"seconds": elapsed(), "mode": result.mode.value, "watermark": result.watermark,
-            "new_events": result.new_events}
+    seconds = elapsed()
+    after = server_cpu(spec["url"])  # the pool keeps the refresh's connection open
+    return {"seconds": seconds, "mode": result.mode.value, "watermark": result.watermark,
+            "new_events": result.new_events,
+            "server_cpu": sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())}
+
+
+def server_cpu(url: str) -> dict[int, float]:
+    """CPU seconds so far of each server process of ``url``'s database (the server runs on
+    this machine; only this child connects to it): the work a refresh makes the server do,
+    which other processes keeping the cores busy slow down but do not add to."""
+    with psycopg.connect(url) as conn:
+        pids = [pid for (pid,) in conn.execute(
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()")]
+    cpu: dict[int, float] = {}
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):
+            times = psutil.Process(pid).cpu_times()
+            cpu[pid] = times.user + times.system
+    return cpu
 
 
 def _ingest(db: Any, spec: dict[str, Any]) -> dict[str, Any]:
@@ -243,7 +275,7 @@ def in_child(side: Side, task: str, **params: Any) -> dict[str, Any]:
     """Run ``task`` in a child process on ``side``'s code and database; its output is shown
     as it comes, prefixed with the side; returns the child's JSON result."""
     spec = json.dumps({"task": task, "url": side.url, **params})
-    env = {**os.environ, "PYTHONPATH": str(side.tree)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(cli_shim()), str(side.tree)])}
     child = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--worker", spec],
                              cwd=side.tree, env=env, stdout=subprocess.PIPE, text=True)
     result: dict[str, Any] | None = None
@@ -268,6 +300,17 @@ def in_child(side: Side, task: str, **params: Any) -> dict[str, Any]:
     return result
 
 
+def cli_shim() -> Path:
+    """A folder holding only this repository's ``cli``: ``bench/_common.py`` imports
+    ``cli.processes``, whose old version lacks what it needs; ``campaign_analytics`` still
+    comes from the side's own tree."""
+    shim = Path(tempfile.gettempdir()) / f"ca-bench-cli-{os.getuid()}"
+    shim.mkdir(exist_ok=True)
+    if not (shim / "cli").exists():
+        (shim / "cli").symlink_to(ROOT / "cli")
+    return shim
+
+
 def settle(admin_url: str) -> None:
     """A CHECKPOINT, so one side's dirty pages are not written during the other's run."""
     with psycopg.connect(admin_url, autocommit=True) as conn:
@@ -290,12 +333,16 @@ def compare(admin_url: str, label: str, sides: list[Side], task: str, *, headlin
             raise RuntimeError(f"{side.label}: asked for {params['mode']}, "
                                f"refresh ran {result['mode']}")
         runs[side.label] = Run(result["seconds"], result["rss_mb"], result["load_before"],
-                               result["load_after"])
+                               result["load_after"], result.get("server_cpu"))
         results[side.label] = result
-        say(f"{label}: {side.label} {result['seconds']:.2f} s (load {result['load_before']:.2f}"
-            f" -> {result['load_after']:.2f}, child peak RSS {result['rss_mb']:.0f} MB)")
+        cpu = runs[side.label].server_cpu
+        say(f"{label}: {side.label} {result['seconds']:.2f} s"
+            + (f", server CPU {cpu:.2f} s" if cpu is not None else "")
+            + f" (load {result['load_before']:.2f} -> {result['load_after']:.2f}, "
+              f"child peak RSS {result['rss_mb']:.0f} MB)")
     step = Step(label, runs, headline)
-    say(f"{label}: new/old = {step.ratio:.2f}x")
+    say(f"{label}: new/old = {step.ratio:.2f}x"
+        + (f", server CPU {step.cpu_ratio:.2f}x" if step.cpu_ratio is not None else ""))
     return step, results
 
 
@@ -417,19 +464,26 @@ def same_counters(url_a: str, url_b: str) -> bool:
     return ok
 
 
+def _cpu(run: Run) -> str:
+    return f"{run.server_cpu:.2f}" if run.server_cpu is not None else "-"
+
+
 def report(steps: list[Step]) -> None:
     if not steps:
         return
     print()
-    print(f"{'step':<58}{'old s':>8}{'new s':>8}{'new/old':>9}{'load old':>14}{'load new':>14}"
-          f"{'RSS old':>9}{'RSS new':>9}")
+    print(f"{'step':<58}{'old s':>8}{'new s':>8}{'new/old':>9}{'CPU old':>9}{'CPU new':>9}"
+          f"{'new/old':>9}{'load old':>14}{'load new':>14}{'RSS old':>9}{'RSS new':>9}")
     for step in steps:
         old, new = step.runs["old"], step.runs["new"]
+        cpu_ratio = f"{step.cpu_ratio:.2f}x" if step.cpu_ratio is not None else "-"
         print(f"{step.label:<58}{old.seconds:>8.2f}{new.seconds:>8.2f}{step.ratio:>8.2f}x"
+              f"{_cpu(old):>9}{_cpu(new):>9}{cpu_ratio:>9}"
               f"{old.load_before:>7.2f}->{old.load_after:<5.2f}"
               f"{new.load_before:>7.2f}->{new.load_after:<5.2f}"
               f"{old.rss_mb:>6.0f} MB{new.rss_mb:>6.0f} MB")
-    print("load: 1-minute average at the start and the end of each run; RSS: the child's peak")
+    print("load: 1-minute average at the start and the end of each run; RSS: the child's peak; "
+          "CPU: seconds of the server processes serving the refresh")
     for side, commits in COMMITS.items():
         seen = sorted(set(commits), key=commits.index)
         print(f"{side} code: {', '.join(seen)}"
@@ -437,14 +491,18 @@ def report(steps: list[Step]) -> None:
     print(f"target (issue 9): new/old <= {TARGET}x; the steady-state nightly is '{NIGHTLY}'")
     for step in steps:
         if step.headline:
-            print(f"  {step.label}: {step.ratio:.2f}x -> "
+            cpu = f" (server CPU {step.cpu_ratio:.2f}x)" if step.cpu_ratio is not None else ""
+            print(f"  {step.label}: {step.ratio:.2f}x{cpu} -> "
                   f"{'met' if step.ratio <= TARGET else 'NOT met'}")
     nightly = [step for step in steps if step.label.startswith(NIGHTLY)]
     if nightly:
         old = sum(step.runs["old"].seconds for step in nightly)
         new = sum(step.runs["new"].seconds for step in nightly)
+        old_cpu = sum(step.runs["old"].server_cpu or 0 for step in nightly)
+        new_cpu = sum(step.runs["new"].server_cpu or 0 for step in nightly)
+        cpu = f", server CPU {new_cpu / old_cpu:.2f}x" if old_cpu else ""
         print(f"nightly, {len(nightly)} runs each side: old {old / len(nightly):.2f} s, new "
-              f"{new / len(nightly):.2f} s on average = {new / old:.2f}x -> "
+              f"{new / len(nightly):.2f} s on average = {new / old:.2f}x{cpu} -> "
               f"{'met' if new / old <= TARGET else 'NOT met'}")
 
 

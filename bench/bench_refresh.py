@@ -55,7 +55,7 @@ from campaign_analytics.analytics.contributions import (
     WORKSPACE,
     apply_sql,
     events_sql,
-    judge_agents_sql,
+    judge_clients_sql,
 )
 from campaign_analytics.analytics.refresh import ROLLUPS, WORK_MEM, RefreshMode, refresh
 from campaign_analytics.db import Database
@@ -302,7 +302,7 @@ def explain(db: Database, ws: str) -> None:
         tx = conn.begin()
         try:
             watermark = conn.execute(text("SELECT max(id) FROM email_events")).scalar_one()
-            conn.execute(text(judge_agents_sql(WORKSPACE, rules)), {"ws": ws, "new": watermark})
+            conn.execute(text(judge_clients_sql(WORKSPACE, rules)), {"ws": ws, "new": watermark})
             for table in ROLLUPS:
                 conn.execute(text(f"DELETE FROM {table.__tablename__} WHERE workspace_id = :ws"),
                              {"ws": ws})

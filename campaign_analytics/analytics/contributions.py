@@ -13,18 +13,18 @@ the totals count every event; ``slot_*`` credit engagement to the send bucket.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..engagement.rules import Rules
 from ..engagement.sql import (
-    ADDRESS,
-    AGENTS,
-    agents_sql,
+    CLIENTS,
+    click_verdict_sql,
     client_sql,
+    clients_sql,
     codes,
     link_sql,
     names_sql,
-    verdict_sql,
 )
 from ..models.rollup import COUNTERS
 
@@ -81,10 +81,10 @@ EVERY_EVENT = f"""CASE ev.type WHEN 'failed' THEN {_counter("failed")}
 @dataclass(frozen=True)
 class Source:
     # rows (id, message_id, type, occurred_at, bounce_type, reason, classification, client,
-    # link); {client}, {link} and {address} are filled in with the engagement rules
+    # link); {client}, {link} and {clients} are filled in with the engagement rules
     events: str
     messages: str  # rows (message_id, campaign_id, account_id, provider, lead_id)
-    user_agents: str  # the user agents of the opens and clicks in ``events``
+    clients: str  # the user agents and addresses of the opens and clicks in ``events``
 
 
 WORKSPACE = Source(
@@ -93,21 +93,21 @@ WORKSPACE = Source(
                FROM email_events e
                LEFT JOIN replies r ON e.type = 'replied' AND r.workspace_id = :ws
                                   AND r.event_external_id = e.external_id
-               {address}
-               {agents}
+               {clients}
                WHERE e.workspace_id = :ws)""",
-    user_agents="""SELECT user_agent FROM email_events
-                   WHERE workspace_id = :ws AND id <= :new AND type IN ('opened', 'clicked')""",
+    clients="""SELECT user_agent, ip FROM email_events
+               WHERE workspace_id = :ws AND id <= :new AND type IN ('opened', 'clicked')""",
     messages="""(SELECT message_id, campaign_id, coalesce(account_id, '') AS account_id,
                         mailbox_provider AS provider, lead_id
                  FROM messages WHERE workspace_id = :ws)""",
 )
 SCOPE = Source(
-    events="refresh_events", messages="refresh_scope",
-    user_agents="""SELECT e.user_agent FROM refresh_scope s CROSS JOIN LATERAL (
-                       SELECT user_agent FROM email_events e
-                       WHERE e.workspace_id = :ws AND e.message_id = s.message_id
-                         AND e.id <= :new AND e.type IN ('opened', 'clicked')) e""")
+    events="""(SELECT e.id, e.message_id, e.type, e.occurred_at, e.bounce_type, e.reason,
+                      e.classification, {client} AS client, {link} AS link
+               FROM refresh_events e
+               {clients})""",
+    clients="SELECT user_agent, ip FROM refresh_events WHERE type IN ('opened', 'clicked')",
+    messages="refresh_scope")
 
 # What a scoped refresh reads, gathered by index lookups before the aggregation runs.
 # LATERAL subqueries are index lookups whatever the planner estimates, so the cost follows
@@ -118,27 +118,26 @@ SELECT e.id, e.message_id, e.type, e.occurred_at, e.bounce_type, e.reason,
        (SELECT r.classification FROM replies r
         WHERE e.type = 'replied' AND r.workspace_id = :ws
           AND r.event_external_id = e.external_id) AS classification,
-       {client} AS client, {link} AS link
+       e.user_agent, e.ip, e.http_method, e.url
 FROM refresh_scope s
 CROSS JOIN LATERAL (
     SELECT * FROM email_events e
     WHERE e.workspace_id = :ws AND e.message_id = s.message_id AND e.id <= :new
 ) e
-{address}
-{agents}
 """
 
 
 def with_rules(sql: str, rules: Rules) -> str:
     """Fill in how each open and click is judged (see ``engagement.sql``); the statement
-    needs ``judge_agents_sql`` run first in the transaction."""
+    needs ``judge_clients_sql`` run first in the transaction."""
     return sql.replace("{client}", client_sql(rules)).replace("{link}", link_sql()) \
-        .replace("{address}", ADDRESS).replace("{agents}", AGENTS)
+        .replace("{clients}", CLIENTS)
 
 
-def judge_agents_sql(source: Source, rules: Rules) -> str:
-    """The user agents the statement over ``source`` will read, each judged once."""
-    return agents_sql(rules, source.user_agents)
+def judge_clients_sql(source: Source, rules: Rules) -> str:
+    """The user agents and addresses the statement over ``source`` will read, each judged
+    once."""
+    return clients_sql(rules, source.clients)
 
 
 def _firsts() -> str:
@@ -147,30 +146,31 @@ def _firsts() -> str:
     )
 
 
-# What people did, per message (``p``: firsts of opens and clicks that are no machine's,
-# of clicks judged human, and of the machines'): a click a person is known to have made
+# What people did, per message: the firsts of opens that are no machine's and of the
+# machines' (``m``, from ``firsts``), of clicks that are no machine's, judged human, and of
+# the machines' (``p``, from ``click_people``). A click a person is known to have made
 # implies an open (one without client data does not); engagement goes to the send slot.
 PEOPLE: tuple[tuple[str, str], ...] = (
-    ("least(p.human_open, p.person_click)", "human_opened"),
+    ("least(m.human_open, p.person_click)", "human_opened"),
     ("p.human_click", "human_clicked"),
-    ("CASE WHEN p.human_open IS NULL THEN p.person_click END", "inferred_opens"),
-    ("CASE WHEN coalesce(p.human_open, p.person_click) IS NOT NULL THEN m.sent END",
+    ("CASE WHEN m.human_open IS NULL THEN p.person_click END", "inferred_opens"),
+    ("CASE WHEN coalesce(m.human_open, p.person_click) IS NOT NULL THEN m.sent END",
      "slot_human_opened"),
     ("CASE WHEN p.human_click IS NOT NULL THEN m.sent END", "slot_human_clicked"),
-    ("p.machine_open", "machine_opened"),
+    ("m.machine_open", "machine_opened"),
     ("p.bot_click", "bot_clicked"),
 )
 # Event totals of people: the same facts as the totals, counted when no machine's.
 HUMAN_TOTALS = {"human_total_opens": "total_opens", "human_total_clicks": "total_clicks"}
 
 
-def _unpivot() -> str:
+def _unpivot(pairs: Iterable[tuple[str, str]]) -> str:
     """One row per first occurrence: its instant and its counter."""
-    pairs = [(f"m.{name}", name) for name, _ in FIRSTS]
-    pairs += [(f"CASE WHEN m.{first} IS NOT NULL THEN m.sent END", slot)
-              for slot, first in SLOTS]
-    pairs += list(PEOPLE)
     return ", ".join(f"({at}, {_counter(name)})" for at, name in pairs)
+
+
+FIRST_FACTS = [(f"m.{name}", name) for name, _ in FIRSTS] + [
+    (f"CASE WHEN m.{first} IS NOT NULL THEN m.sent END", slot) for slot, first in SLOTS]
 
 
 def _sums() -> str:
@@ -187,12 +187,21 @@ def _sums() -> str:
 
 def events_sql(source: Source, rules: Rules, *, since: bool) -> str:
     """CTEs ``fine``, one row per (campaign, account, provider, bucket), ``reasons``,
-    ``per_lead`` and ``engaged`` (every open and click with its reason code): the
-    contributions as of ``:new``, minus (``since``) those as of ``:old``."""
+    ``per_lead`` and ``engaged`` (every open and click of a sent message with its reason
+    code): the contributions as of ``:new``, minus (``since``) those as of ``:old``.
+
+    Judging adds as little relational work as it can to the counting without it. An open's
+    verdict is what it carries (``client``), so the firsts of people's and machines' opens
+    are two more aggregates of ``firsts`` and its totals are counted in the same join to its
+    message as before. Only clicks need their message (its delivery, its first click: the
+    timing rules): they are joined to it once (``clicks``), their links counted within the
+    window (``bursts``), judged (``judged``) and their firsts taken (``click_people``). The
+    people's firsts are unpivoted only for messages someone or something opened or clicked.
+    """
     events = with_rules(source.events, rules)
     older = f"UNION ALL SELECT e.*, -1 AS sign FROM {events} e WHERE e.id <= :old" \
         if since else ""
-    machine = f"reason IN ({codes(rules, 'machine')})"
+    machine = f"IN ({codes(rules, 'machine')})"
     return f"""
 WITH ev AS MATERIALIZED (
     SELECT e.*, 1 AS sign FROM {events} e WHERE e.id <= :new
@@ -201,54 +210,66 @@ WITH ev AS MATERIALIZED (
 firsts AS (
     SELECT message_id, sign,
         {_firsts()},
-        bool_or(type = 'failed') AS failed_any
+        bool_or(type = 'failed') AS failed_any,
+        min(occurred_at) FILTER (WHERE type = 'opened' AND client NOT {machine}) AS human_open,
+        min(occurred_at) FILTER (WHERE type = 'opened' AND client {machine}) AS machine_open
     FROM ev GROUP BY message_id, sign
 ),
 msg AS MATERIALIZED (
     SELECT f.*, m.campaign_id, m.account_id, m.provider, m.lead_id
     FROM firsts f JOIN {source.messages} m ON m.message_id = f.message_id
 ),
-bursts AS (
-    SELECT ev.message_id, ev.sign, count(DISTINCT ev.link) AS links
+clicks AS MATERIALIZED (
+    SELECT ev.id, ev.message_id, ev.sign, ev.occurred_at, ev.client, ev.link, m.campaign_id,
+           m.account_id, m.provider, m.sent, m.delivered, m.clicked
     FROM ev JOIN msg m ON m.message_id = ev.message_id AND m.sign = ev.sign
-    WHERE ev.type = 'clicked' AND ev.occurred_at
-          < m.clicked + make_interval(secs => {rules.links_at_once_seconds})
+    WHERE ev.type = 'clicked' AND m.sent IS NOT NULL
+),
+bursts AS (
+    SELECT message_id, sign, count(DISTINCT link) AS links
+    FROM clicks
+    WHERE occurred_at < clicked + make_interval(secs => {rules.links_at_once_seconds})
     GROUP BY 1, 2
 ),
-engaged AS MATERIALIZED (
-    SELECT ev.id, ev.message_id, ev.sign, ev.type, ev.occurred_at, m.campaign_id,
-           m.account_id, m.provider, {verdict_sql(rules)} AS reason
-    FROM ev JOIN msg m ON m.message_id = ev.message_id AND m.sign = ev.sign
-    LEFT JOIN bursts b ON b.message_id = ev.message_id AND b.sign = ev.sign
-    WHERE m.sent IS NOT NULL AND ev.type IN ('opened', 'clicked')
+judged AS MATERIALIZED (
+    SELECT c.id, c.message_id, c.sign, c.occurred_at, c.campaign_id, c.account_id,
+           c.provider, {click_verdict_sql(rules)} AS reason
+    FROM clicks c LEFT JOIN bursts b ON b.message_id = c.message_id AND b.sign = c.sign
 ),
-people AS (
+click_people AS (
     SELECT message_id, sign,
-        min(occurred_at) FILTER (WHERE type = 'opened' AND NOT {machine}) AS human_open,
-        min(occurred_at) FILTER (WHERE type = 'clicked' AND NOT {machine}) AS human_click,
-        min(occurred_at) FILTER (WHERE type = 'clicked'
-                                 AND reason IN ({codes(rules, 'human')})) AS person_click,
-        min(occurred_at) FILTER (WHERE type = 'opened' AND {machine}) AS machine_open,
-        min(occurred_at) FILTER (WHERE type = 'clicked' AND {machine}) AS bot_click
-    FROM engaged GROUP BY message_id, sign
+        min(occurred_at) FILTER (WHERE reason NOT {machine}) AS human_click,
+        min(occurred_at) FILTER (WHERE reason IN ({codes(rules, 'human')})) AS person_click,
+        min(occurred_at) FILTER (WHERE reason {machine}) AS bot_click
+    FROM judged GROUP BY message_id, sign
+),
+engaged AS (
+    SELECT ev.id, ev.message_id, ev.sign, m.campaign_id, ev.client AS reason
+    FROM ev JOIN msg m ON m.message_id = ev.message_id AND m.sign = ev.sign
+    WHERE ev.type = 'opened' AND m.sent IS NOT NULL
+    UNION ALL
+    SELECT id, message_id, sign, campaign_id, reason FROM judged
 ),
 facts AS (
     SELECT m.campaign_id, m.account_id, m.provider, m.sign, x.counter, x.at,
            NULL::boolean AS human
-    FROM msg m LEFT JOIN people p ON p.message_id = m.message_id AND p.sign = m.sign
-    CROSS JOIN LATERAL (VALUES {_unpivot()}) AS x(at, counter)
+    FROM msg m CROSS JOIN LATERAL (VALUES {_unpivot(FIRST_FACTS)}) AS x(at, counter)
     WHERE m.sent IS NOT NULL AND x.at IS NOT NULL
     UNION ALL
-    SELECT m.campaign_id, m.account_id, m.provider, m.sign, {EVERY_EVENT}, ev.occurred_at,
-           NULL::boolean
-    FROM ev JOIN msg m ON m.message_id = ev.message_id AND m.sign = ev.sign
-    WHERE ev.type = 'failed' OR (m.sent IS NOT NULL AND ev.type = 'replied')
+    SELECT m.campaign_id, m.account_id, m.provider, m.sign, x.counter, x.at, NULL::boolean
+    FROM msg m LEFT JOIN click_people p ON p.message_id = m.message_id AND p.sign = m.sign
+    CROSS JOIN LATERAL (VALUES {_unpivot(PEOPLE)}) AS x(at, counter)
+    WHERE m.sent IS NOT NULL AND (m.opened IS NOT NULL OR m.clicked IS NOT NULL)
+      AND x.at IS NOT NULL
     UNION ALL
-    SELECT campaign_id, account_id, provider, sign,
-           CASE type WHEN 'opened' THEN {_counter("total_opens")}
-                ELSE {_counter("total_clicks")} END,
-           occurred_at, NOT {machine}
-    FROM engaged
+    SELECT m.campaign_id, m.account_id, m.provider, m.sign, {EVERY_EVENT}, ev.occurred_at,
+           CASE WHEN ev.type = 'opened' THEN ev.client NOT {machine} END
+    FROM ev JOIN msg m ON m.message_id = ev.message_id AND m.sign = ev.sign
+    WHERE ev.type = 'failed' OR (m.sent IS NOT NULL AND ev.type IN ('opened', 'replied'))
+    UNION ALL
+    SELECT campaign_id, account_id, provider, sign, {_counter("total_clicks")}, occurred_at,
+           reason NOT {machine}
+    FROM judged
 ),
 fine AS (
     SELECT campaign_id, account_id, provider, {BUCKET.format(at="at")} AS bucket,
@@ -329,24 +350,31 @@ per_lead AS (
 
 @dataclass(frozen=True)
 class Verdicts:
-    """Which verdicts of ``engaged`` to store: all, or (``since_judged``) those of the
-    messages with an event after watermark ``:judged`` — a message's verdicts change only
-    when it has new events."""
+    """Which verdicts of ``engaged`` to store: those of every message, or (``since_judged``)
+    of the messages with an event after watermark ``:judged`` (a message's verdicts change
+    only when it has new events). Of those, only new and changed ones are written: each is
+    first looked up by key, since a conflicting ``INSERT`` locks, and so writes, even a row
+    it leaves as it was. After the workspace's verdicts were deleted (``rewrite``) every
+    one is new, and none is looked up."""
 
     rules: Rules
     since_judged: bool = False
+    rewrite: bool = False
 
     def sql(self) -> str:
         verdict, reason = names_sql(self.rules, "reason")
         touched = ("AND message_id IN (SELECT message_id FROM ev WHERE id > :judged)"
                    if self.since_judged else "")
+        # A reason has one verdict (the rules loader sees to it): comparing reasons is enough.
+        changed = "" if self.rewrite else (
+            "AND (SELECT v.reason FROM event_verdicts v WHERE v.event_id = engaged.id) "
+            f"IS DISTINCT FROM {reason}")
         return f"""
 by_verdict AS (
     INSERT INTO event_verdicts (event_id, workspace_id, campaign_id, verdict, reason)
-    SELECT id, :ws, campaign_id, {verdict}, {reason} FROM engaged WHERE sign = 1 {touched}
+    SELECT id, :ws, campaign_id, {verdict}, {reason} FROM engaged
+    WHERE sign = 1 {touched} {changed}
     ON CONFLICT (event_id) DO UPDATE SET (verdict, reason) = ROW(EXCLUDED.verdict, EXCLUDED.reason)
-    WHERE (event_verdicts.verdict, event_verdicts.reason)
-          IS DISTINCT FROM (EXCLUDED.verdict, EXCLUDED.reason)
 ),"""
 
 

@@ -45,9 +45,8 @@ from .contributions import (
     Verdicts,
     apply_sql,
     events_sql,
-    judge_agents_sql,
+    judge_clients_sql,
     merge_sql,
-    with_rules,
 )
 
 log = logging.getLogger(__name__)
@@ -138,15 +137,16 @@ def _rebuild(conn: Connection, workspace_id: str, watermark: int, rules: Rules, 
     """Empty rollups are filled directly; populated ones (the nightly case) are computed
     into temporary tables and merged, so unchanged rows are not rewritten. Verdicts up to
     watermark ``judged`` are current (each refresh stored those of the messages it
-    touched), so only messages with later events are stored again; ``None`` (new rules):
-    every verdict is made again."""
+    touched), so only messages with later events are stored again, and none when there
+    are none; ``None`` (new rules): every verdict is made again."""
     # Reclassifications are already in the replies this snapshot reads.
     conn.execute(delete(ReplyCorrection).where(ReplyCorrection.workspace_id == workspace_id))
     if judged is None:
         conn.execute(delete(EventVerdict).where(EventVerdict.workspace_id == workspace_id))
-    verdicts = Verdicts(rules, since_judged=judged is not None)
+    verdicts = None if judged == watermark else Verdicts(
+        rules, since_judged=judged is not None, rewrite=judged is None)
     params = {"ws": workspace_id, "new": watermark, "judged": judged or 0}
-    _judge_agents(conn, WORKSPACE, rules, params)
+    _judge_clients(conn, WORKSPACE, rules, params)
     contributions = events_sql(WORKSPACE, rules, since=False)
     populated = conn.execute(select(CampaignBucket.campaign_id).where(
         CampaignBucket.workspace_id == workspace_id).limit(1)).first()
@@ -221,19 +221,19 @@ def _aggregate_scope(
     """Gather the scope's events by index, then add what changed since ``old`` (None: the
     scope's rollups were emptied), and store the scope's verdicts."""
     params = {"ws": workspace_id, "new": new}
-    _judge_agents(conn, SCOPE, rules, params)
-    conn.execute(text(with_rules(FILL_SCOPE_EVENTS, rules)), params)
+    conn.execute(text(FILL_SCOPE_EVENTS), params)
     conn.execute(text("ANALYZE refresh_events"))
+    _judge_clients(conn, SCOPE, rules, params)
     since = old is not None
     _aggregate(conn, apply_sql(events_sql(SCOPE, rules, since=since), upsert=since,
                                verdicts=Verdicts(rules)),
                {**params, "old": old} if since else params)
 
 
-def _judge_agents(conn: Connection, source: Source, rules: Rules,
-                  params: dict[str, object]) -> None:
-    conn.execute(text(judge_agents_sql(source, rules)), params)
-    conn.execute(text("ANALYZE refresh_agents"))
+def _judge_clients(conn: Connection, source: Source, rules: Rules,
+                   params: dict[str, object]) -> None:
+    conn.execute(text(judge_clients_sql(source, rules)), params)
+    conn.execute(text("ANALYZE refresh_clients"))
 
 
 def _aggregate(conn: Connection, sql: str, params: dict[str, object]) -> None:

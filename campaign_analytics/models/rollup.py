@@ -133,7 +133,11 @@ class EventVerdict(Base):
     __tablename__ = "event_verdicts"
 
     event_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    # No foreign key to workspaces: a refresh writes a workspace's verdicts all at once (its
+    # first, or the first after a rules change), and each key costs a lookup per row. The
+    # rows go with their campaign (the key below): a purge deletes them, and deleting a
+    # workspace deletes its campaigns. ``workspace_id`` only selects a workspace's rows.
+    workspace_id: Mapped[str] = mapped_column(String(40))
     campaign_id: Mapped[str] = mapped_column(
         ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
     verdict: Mapped[str] = mapped_column(String(8))

@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from campaign_analytics.db import Database
 from campaign_analytics.engagement.rules import RULES_FILE, RulesError, load_rules, parse_rules
-from campaign_analytics.engagement.sql import ADDRESS, AGENTS, agents_sql, client_sql
+from campaign_analytics.engagement.sql import CLIENTS, client_sql, clients_sql
 
 
 def document(**changes: Any) -> dict[str, Any]:
@@ -94,8 +94,8 @@ def test_the_sql_reads_what_an_event_carries(
              "CAST(:ip AS text) AS ip, CAST(:method AS text) AS http_method)")
     values = {"type": kind, "ua": user_agent, "ip": ip, "method": method}
     with db.engine.connect() as conn:
-        conn.execute(text(agents_sql(rules, f"SELECT user_agent FROM {event} e")), values)
-        code = conn.execute(text(f"SELECT {client_sql(rules)} FROM {event} e {ADDRESS} {AGENTS}"),
+        conn.execute(text(clients_sql(rules, f"SELECT user_agent, ip FROM {event} e")), values)
+        code = conn.execute(text(f"SELECT {client_sql(rules)} FROM {event} e {CLIENTS}"),
                             values).scalar_one()
         conn.rollback()
     assert rules.reasons[code][0] == reason
