@@ -92,7 +92,7 @@ class Settings(BaseSettings):
     # encrypts, all decrypt: rotation), default SECRET_KEY. Failed deliveries are retried
     # after BASE seconds, doubling up to MAX, WEBHOOK_MAX_ATTEMPTS attempts in all.
     webhook_allow_private_urls: bool = False
-    webhook_secret_keys: str = ""
+    webhook_secret_keys: str | None = None
     webhook_tick_seconds: float = Field(10, gt=0)
     webhook_backoff_base_seconds: float = Field(30, gt=0)
     webhook_backoff_max_seconds: float = Field(4 * 3600, gt=0)

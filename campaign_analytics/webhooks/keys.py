@@ -39,7 +39,7 @@ def _fernet(key_material: str) -> Fernet:
 
 
 def cipher(settings: Settings) -> MultiFernet:
-    materials = [k.strip() for k in settings.webhook_secret_keys.split(",") if k.strip()]
+    materials = [k.strip() for k in (settings.webhook_secret_keys or "").split(",") if k.strip()]
     return MultiFernet([_fernet(m) for m in materials or [settings.secret_key]])
 
 

@@ -6,12 +6,17 @@ import json
 
 from click.testing import CliRunner, Result
 
+from campaign_analytics.settings import get_settings
 from cli.main import cli
 from tests.conftest import Tenant
 
 
 def run(database_url: str, *args: str) -> Result:
-    return CliRunner().invoke(cli, ["schedule", *args], env={"DATABASE_URL": database_url})
+    get_settings.cache_clear()  # DATABASE_URL from this call's environment, not a cached one
+    try:
+        return CliRunner().invoke(cli, ["schedule", *args], env={"DATABASE_URL": database_url})
+    finally:
+        get_settings.cache_clear()
 
 
 def test_create_list_show_pause_resume_delete(tenant: Tenant, database_url: str) -> None:
