@@ -7,6 +7,8 @@
   campaign, so no refresh writes rollups for a campaign that is going.
 * ``refresh-request``: requests and beat ticks see each other's queued refresh jobs.
 * ``exports``: export dispatch decides one workspace's free slots at a time.
+* ``webhooks``: one webhook delivery tick at a time (a session lock for the whole tick),
+  so however slow the receivers, webhooks hold at most one worker slot.
 * ``beat``: the one beat process that sends the schedule holds it for its whole session
   (``BEAT_LOCK_SQL``; the others stand by).
 """
@@ -45,6 +47,19 @@ def lock_refresh_request(executor: Executor, workspace_id: str) -> None:
 
 def lock_exports(executor: Executor, workspace_id: str) -> None:
     _xact(executor, "exports", workspace_id)
+
+
+@contextmanager
+def sole_webhook_tick(conn: Connection) -> Iterator[bool]:
+    """True while ``conn`` holds the webhook tick's lock, False when another tick has it."""
+    held = bool(conn.scalar(text("SELECT pg_try_advisory_lock(hashtext('webhooks'))")))
+    conn.commit()
+    try:
+        yield held
+    finally:
+        if held:
+            conn.execute(text("SELECT pg_advisory_unlock(hashtext('webhooks'))"))
+            conn.commit()
 
 
 @contextmanager

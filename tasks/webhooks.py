@@ -9,7 +9,9 @@ from campaign_analytics.webhooks import delivery
 from .runtime import database, settings
 
 
-@shared_task(name="webhooks.deliver_due")
+@shared_task(name="webhooks.deliver_due",
+             soft_time_limit=delivery.TICK_TIME_LIMIT_SECONDS,
+             time_limit=delivery.TICK_TIME_LIMIT_SECONDS + 30)
 def deliver_due() -> int:
     """Attempt every delivery that is due (bounded by the tick's budget); retries are
     scheduled on the rows, never as delayed messages."""

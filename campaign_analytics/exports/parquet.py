@@ -4,7 +4,8 @@ One fixed Arrow type per column kind (``ARROW_TYPES``); datetimes are
 ``timestamp[us, tz=<the export's time zone>]`` (the instant, with the zone as metadata).
 Identifiers keep their kind (``event_id`` is int64): parquet readers never reinterpret a
 string. Batches of rows become Arrow record batches at once (compact), and every
-``ROW_GROUP_ROWS`` rows become one row group, so memory holds at most one row group.
+``ROW_GROUP_ROWS`` rows, or ``ROW_GROUP_BYTES`` of Arrow data if that comes first (reply
+bodies, long URLs), become one row group, so memory holds at most one bounded row group.
 Pages are compressed with zstd (``COMPRESSION``), which is why gzip is refused for parquet.
 """
 
@@ -21,6 +22,7 @@ from .spec import Column, Kind
 from .writers import Format, RowWriter, Sink, SinkFile
 
 ROW_GROUP_ROWS = 65_536
+ROW_GROUP_BYTES = 32 * 1024 * 1024
 COMPRESSION = "zstd"
 ARROW_TYPES: dict[Kind, pa.DataType] = {
     Kind.TEXT: pa.string(), Kind.INTEGER: pa.int64(), Kind.NUMBER: pa.float64(),
@@ -45,23 +47,25 @@ class _ParquetWriter(RowWriter):
         self._schema = schema
         self._writer = pq.ParquetWriter(SinkFile(sink), schema, compression=COMPRESSION)
         self._pending: list[pa.RecordBatch] = []
-        self._pending_rows = 0
+        self._pending_rows = self._pending_bytes = 0
 
     def write(self, rows: Sequence[Sequence[Any]]) -> None:
         if not rows:
             return
         arrays = [pa.array(values, type=field.type)
                   for values, field in zip(zip(*rows, strict=True), self._schema, strict=True)]
-        self._pending.append(pa.RecordBatch.from_arrays(arrays, schema=self._schema))
-        self._pending_rows += len(rows)
-        if self._pending_rows >= ROW_GROUP_ROWS:
+        batch = pa.RecordBatch.from_arrays(arrays, schema=self._schema)
+        self._pending.append(batch)
+        self._pending_rows += batch.num_rows
+        self._pending_bytes += batch.nbytes
+        if self._pending_rows >= ROW_GROUP_ROWS or self._pending_bytes >= ROW_GROUP_BYTES:
             self._flush()
 
     def _flush(self) -> None:
         if self._pending:
             table = pa.Table.from_batches(self._pending, schema=self._schema)
             self._writer.write_table(table, row_group_size=table.num_rows)
-        self._pending, self._pending_rows = [], 0
+        self._pending, self._pending_rows, self._pending_bytes = [], 0, 0
 
     def close(self) -> None:
         self._flush()

@@ -40,7 +40,10 @@ FILE_TYPES: dict[ExportFormat, tuple[str, str]] = {
 }
 GZIP_FORMATS = frozenset({ExportFormat.CSV, ExportFormat.CSV_EXCEL, ExportFormat.JSONL})
 # Time zones whose datetimes keep the ``Z`` spelling (SPEC §11.25).
-UTC_ZONES = frozenset({"UTC", "Etc/UTC"})
+# The zone names that are UTC itself (not merely +00:00 today): their timestamps end in Z.
+UTC_ZONES = frozenset({"UTC", "Etc/UTC", "UCT", "Etc/UCT", "Universal", "Etc/Universal",
+                       "Zulu", "Etc/Zulu", "GMT", "Etc/GMT", "GMT0", "Etc/GMT0", "GMT+0",
+                       "Etc/GMT+0", "GMT-0", "Etc/GMT-0", "Greenwich", "Etc/Greenwich"})
 
 
 class Compression(StrEnum):

@@ -52,9 +52,13 @@ class TickReport:
         return {"runs": len(self.runs), "refused": len(self.refused)}
 
 
+# Idempotency-Keys with this prefix are the schedules' own: the API refuses them from clients.
+SLOT_KEY_PREFIX = "schedule:"
+
+
 def slot_key(schedule_id: str, slot: datetime) -> str:
     """The Idempotency-Key of a schedule's run at ``slot``."""
-    return f"schedule:{schedule_id}:{_iso(slot)}"
+    return f"{SLOT_KEY_PREFIX}{schedule_id}:{_iso(slot)}"
 
 
 def run_due_schedules(

@@ -48,6 +48,8 @@ def parse(url: str) -> tuple[SplitResult, str, int]:
         raise UnsafeUrl("must be an http:// or https:// URL")
     if not parts.hostname:
         raise UnsafeUrl("must name a host")
+    if port == 0:
+        raise UnsafeUrl("must not name port 0")
     if parts.username is not None or parts.password is not None:
         raise UnsafeUrl("must not carry credentials (put them in the path or use the "
                         "signature to authenticate us)")
@@ -56,8 +58,15 @@ def parse(url: str) -> tuple[SplitResult, str, int]:
 
 def refusal(address: IpAddress) -> str | None:
     """Why ``address`` is not public, or None when it is."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return refusal(address.ipv4_mapped)
+    if isinstance(address, ipaddress.IPv6Address):
+        # IPv6 forms that carry an IPv4 address are judged by it (mapped, 6to4, Teredo's
+        # client); site-local (fec0::/10, deprecated) is private.
+        embedded = address.ipv4_mapped or address.sixtofour or (
+            address.teredo[1] if address.teredo else None)
+        if embedded is not None:
+            return refusal(embedded)
+        if address.is_site_local:
+            return "private"
     for reason, flag in (("loopback", address.is_loopback), ("private", address.is_private),
                          ("link-local", address.is_link_local),
                          ("multicast", address.is_multicast),

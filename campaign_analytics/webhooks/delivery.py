@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -24,10 +25,12 @@ import requests
 from cryptography.fernet import InvalidToken
 from requests.adapters import HTTPAdapter
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..db import Database
 from ..errors import WebhookDeliveryNotFound
+from ..locks import sole_webhook_tick
 from ..models import Webhook, WebhookDelivery, WebhookDeliveryAttempt
 from ..models.webhook import DeliveryStatus, WebhookStatus
 from ..pagination import DEFAULT_LIMIT, Page, paginate
@@ -39,9 +42,9 @@ log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_SECONDS = 3.0
 READ_TIMEOUT_SECONDS = 10.0
-# Longer than one attempt can take (connect + read + recording), so a live attempt keeps its
-# claim; a claim held this long belongs to a dead worker and is taken again.
-CLAIM_LEASE = timedelta(seconds=60)
+# Longer than a tick may live (its hard time limit, tasks/webhooks.py), so a live attempt
+# keeps its claim; a claim held this long belongs to a dead worker and is taken again.
+CLAIM_LEASE = timedelta(seconds=120)
 # A tick stops claiming after this long; the next tick carries on.
 TICK_BUDGET_SECONDS = 20.0
 # Of the receiver's answer only the status counts; this much of the body is kept as the
@@ -49,6 +52,10 @@ TICK_BUDGET_SECONDS = 20.0
 MAX_RESPONSE_BYTES = 1024
 MAX_ERROR_CHARS = 500
 USER_AGENT = "campaign-analytics-webhooks/1"
+# A tick that outlives this is stopped by its task's soft time limit (tasks/webhooks.py): a
+# receiver trickling its answer byte by byte defeats the per-read timeout, not this.
+TICK_TIME_LIMIT_SECONDS = 50
+_URL_IN_ERROR = re.compile(r"https?://\S+|(?<=url: )\S+")
 
 
 @dataclass(frozen=True)
@@ -82,23 +89,40 @@ def backoff_seconds(number: int, settings: Settings) -> float:
 def deliver_due(db: Database, settings: Settings,
                 budget_seconds: float = TICK_BUDGET_SECONDS) -> int:
     """Attempt due deliveries one by one until none is due or the budget is spent; returns
-    how many attempts were made."""
+    how many attempts were made. Only one tick delivers at a time (``sole_webhook_tick``):
+    slow receivers then hold one worker slot, never every one."""
+    with db.engine.connect() as conn, sole_webhook_tick(conn) as held:
+        return _deliver(db, settings, budget_seconds) if held else 0
+
+
+def _deliver(db: Database, settings: Settings, budget_seconds: float) -> int:
     deadline = time.monotonic() + budget_seconds
     made = 0
     while time.monotonic() < deadline:
         with db.sessions() as session:
-            claimed = claim_next(session)
+            claimed = claim_next(session, settings)
         if claimed is None:
             break
         attempt = send(claimed, settings)
-        with db.sessions() as session:
-            record(session, settings, claimed, attempt)
+        try:
+            with db.sessions() as session:
+                record(session, settings, claimed, attempt)
+        except IntegrityError:  # the webhook was deleted during the attempt
+            log.info("webhook %s was deleted while delivery %s was being sent",
+                     claimed.webhook_id, claimed.id)
         made += 1
     return made
 
 
-def claim_next(session: Session) -> Claimed | None:
-    """The most overdue pending delivery of an active webhook, leased to the caller."""
+def claim_next(session: Session, settings: Settings) -> Claimed | None:
+    """The most overdue pending delivery of an active webhook, leased to the caller. One
+    whose attempts are used up (its last attempt never got recorded: the worker died) is
+    failed instead of being sent again."""
+    session.execute(update(WebhookDelivery).where(
+        WebhookDelivery.status == DeliveryStatus.PENDING,
+        WebhookDelivery.next_attempt_at <= func.now(),
+        WebhookDelivery.attempts >= settings.webhook_max_attempts,
+    ).values(status=DeliveryStatus.FAILED, finished_at=func.now()))
     due = (
         select(WebhookDelivery.id)
         .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
@@ -178,14 +202,21 @@ def send(claimed: Claimed, settings: Settings) -> Attempt:
             with http.post(pinned_url(target), data=body, headers=headers,
                            timeout=(CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS),
                            allow_redirects=False, stream=True) as response:
-                excerpt = response.raw.read(MAX_RESPONSE_BYTES, decode_content=True)
-        except (requests.RequestException, OSError) as exc:
-            return attempt(None, f"{type(exc).__name__}: {exc}")
+                # Only a failure's answer is kept, for the log; a success is not read.
+                excerpt = b"" if 200 <= response.status_code < 300 else \
+                    response.raw.read(MAX_RESPONSE_BYTES, decode_content=True)
+        except Exception as exc:  # any failure of the exchange is a failed attempt
+            return attempt(None, f"{type(exc).__name__}: {_without_url(str(exc))}")
     if 200 <= response.status_code < 300:
         return attempt(response.status_code, None)
     text = excerpt.decode("utf-8", "replace").strip()
     return attempt(response.status_code,
                    f"the receiver answered {response.status_code}" + (f": {text}" if text else ""))
+
+
+def _without_url(message: str) -> str:
+    """requests names the URL in its errors; a receiver's path or query may hold a token."""
+    return _URL_IN_ERROR.sub("<url>", message)
 
 
 def record(session: Session, settings: Settings, claimed: Claimed, attempt: Attempt) -> None:

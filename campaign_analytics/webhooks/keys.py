@@ -2,9 +2,11 @@
 
 A secret is ``whsec_`` + base64 of 32 random bytes (Standard Webhooks); the bytes are the
 HMAC key. At rest it is encrypted with Fernet (AES-128-CBC + HMAC-SHA256) under keys derived
-with HKDF-SHA256 from ``WEBHOOK_SECRET_KEYS`` (else ``SECRET_KEY``): a database dump alone
-reveals nothing. The first key encrypts, every key decrypts, so a key is rotated by putting
-the new one first and keeping the old one after it until every secret was re-encrypted.
+with HKDF-SHA256 from ``WEBHOOK_SECRET_KEYS`` (else ``SECRET_KEY``, with
+``DOWNLOAD_OLD_SECRET_KEYS`` decrypting too, so the documented ``SECRET_KEY`` rotation keeps
+every webhook working): a database dump alone reveals nothing. The first key encrypts, every
+key decrypts, so a key is rotated by putting the new one first and keeping the old one after
+it until every secret was re-encrypted.
 """
 
 from __future__ import annotations
@@ -39,8 +41,13 @@ def _fernet(key_material: str) -> Fernet:
 
 
 def cipher(settings: Settings) -> MultiFernet:
-    materials = [k.strip() for k in (settings.webhook_secret_keys or "").split(",") if k.strip()]
-    return MultiFernet([_fernet(m) for m in materials or [settings.secret_key]])
+    materials = _keys(settings.webhook_secret_keys) or [
+        settings.secret_key, *_keys(settings.download_old_secret_keys)]
+    return MultiFernet([_fernet(material) for material in materials])
+
+
+def _keys(listed: str | None) -> list[str]:
+    return [key.strip() for key in (listed or "").split(",") if key.strip()]
 
 
 def encrypt(settings: Settings, secret: str) -> bytes:

@@ -51,8 +51,9 @@ class WebhookChanges(Changes):
     url: Url | None = None
     events: Events | None = None
     description: Description | None = None
-    status: WebhookStatus | None = Field(None, description="`disabled` stops new deliveries "
-                                                           "(queued ones are still sent)")
+    status: WebhookStatus | None = Field(None, description="`disabled` queues no new "
+                                                           "deliveries and holds the queued "
+                                                           "ones until `active` again")
 
 
 @dataclass(frozen=True)

@@ -212,6 +212,13 @@ def test_the_same_key_with_another_body_is_refused(shop: World) -> None:
     assert response.get_json()["error"]["code"] == "IDEMPOTENCY_KEY_REUSED"
 
 
+def test_the_schedules_keys_are_reserved(shop: World) -> None:
+    """A client cannot take a scheduled run's place by sending its key first."""
+    response = request_export(shop.tenant, {"export_type": "leads"}, key="schedule:sch_x:2026")
+    assert response.status_code == 400
+    assert "reserved" in str(response.get_json()["error"]["details"])
+
+
 def test_a_key_is_remembered_for_24_hours_and_per_workspace(
     shop: World, db: Database, make_api_tenant: Any
 ) -> None:

@@ -56,7 +56,6 @@ def assert_matches_an_undisturbed_run(db: Database, tenant: Tenant, export_id: s
     assert hashlib.sha256(served.data).hexdigest() == rerun.file_sha256
 
 
-@pytest.mark.extended_faults
 def test_a_worker_killed_mid_export_leaves_nothing_downloadable_and_the_rerun_matches(
     export_app: Flask, db: Database, worker_env: dict[str, str], celery_processes: Any,
     export_dir: Path
@@ -93,7 +92,6 @@ def test_a_worker_killed_mid_export_leaves_nothing_downloadable_and_the_rerun_ma
     assert_matches_an_undisturbed_run(db, tenant, export_id, replacement)
 
 
-@pytest.mark.extended_faults
 def test_sigterm_hands_a_running_export_to_the_next_worker_at_once(
     export_app: Flask, db: Database, worker_env: dict[str, str], celery_processes: Any,
     export_dir: Path

@@ -75,7 +75,6 @@ def job_status(db: Database, job_id: str) -> str | None:
         return None  # the database is still away
 
 
-@pytest.mark.extended_faults
 def test_the_api_answers_503_while_postgres_is_away_and_jobs_finish_afterwards(
     own_postgres: OwnPostgres, own_broker: OwnBroker, process_env: dict[str, str],
     celery_processes: Any,

@@ -24,7 +24,6 @@ def submit(tenant: Tenant, steps: int, step_seconds: float) -> str:
     return str(response.get_json()["data"]["job_id"])
 
 
-@pytest.mark.extended_faults
 def test_jobs_survive_redis_restarting_empty_and_new_ones_still_run(
     db: Database, broker_tenant: Tenant, own_broker: OwnBroker, broker_env: dict[str, str],
     celery_processes: Any,

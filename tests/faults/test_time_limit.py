@@ -42,7 +42,6 @@ def test_the_soft_limit_fails_the_job_from_inside(
     assert job.progress["done"] < 60
 
 
-@pytest.mark.extended_faults
 def test_a_job_killed_at_the_hard_limit_fails_instead_of_staying_processing(
     app: Flask, db: Database, tenant: Tenant, process_env: dict[str, str],
     celery_processes: Any, monkeypatch: pytest.MonkeyPatch,

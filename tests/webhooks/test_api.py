@@ -34,6 +34,9 @@ PUBLIC_URL = "https://93.184.215.14/hooks"
     "http://0.0.0.0/hook",
     "http://224.0.0.1/hook",
     "http://2130706433/hook",  # 127.0.0.1 as one number
+    "http://[2002:7f00:1::]/hook",  # 6to4 around 127.0.0.1
+    "http://[2002:a00:1::]/hook",  # 6to4 around 10.0.0.1
+    "http://[fec0::1]/hook",  # site-local
 ])
 def test_a_url_resolving_to_a_non_public_address_is_refused(tenant: Tenant, url: str) -> None:
     error = assert_error(tenant.post("/webhooks", json={"url": url, "events": ALL_EVENTS}),
@@ -42,7 +45,8 @@ def test_a_url_resolving_to_a_non_public_address_is_refused(tenant: Tenant, url:
     assert "public" in error["details"]["url"][0] or "resolve" in error["details"]["url"][0]
 
 @pytest.mark.parametrize("url", ["ftp://93.184.215.14/x", "https://user:pw@93.184.215.14/x",
-                                 "not a url", "https://no-such-host.invalid/hook"])
+                                 "not a url", "https://no-such-host.invalid/hook",
+                                 "http://93.184.215.14:0/hook"])
 def test_a_url_that_is_not_a_callable_http_url_is_refused(tenant: Tenant, url: str) -> None:
     error = assert_error(tenant.post("/webhooks", json={"url": url, "events": ALL_EVENTS}),
                          400, "VALIDATION_ERROR")
@@ -106,6 +110,17 @@ def test_secret_keys_rotate_the_first_encrypts_and_every_one_decrypts(
     assert keys.decrypt(both, keys.encrypt(both, "whsec_def")) == "whsec_def"
     with pytest.raises(InvalidToken):
         keys.decrypt(old, keys.encrypt(both, "whsec_def"))
+
+def test_a_secret_key_rotation_by_the_documented_procedure_keeps_webhooks_working(
+    settings: Settings,
+) -> None:
+    """Without WEBHOOK_SECRET_KEYS secrets are under SECRET_KEY; the documented rotation moves
+    the old SECRET_KEY to DOWNLOAD_OLD_SECRET_KEYS, which must still decrypt them."""
+    before = settings.model_copy(update={"secret_key": "key-before", "webhook_secret_keys": None})
+    after = before.model_copy(update={"secret_key": "key-after",
+                                      "download_old_secret_keys": "key-before"})
+    assert keys.decrypt(after, keys.encrypt(before, "whsec_abc")) == "whsec_abc"
+
 
 def test_change_disable_and_delete(app: Flask, tenant: Tenant) -> None:
     client = app.test_client()

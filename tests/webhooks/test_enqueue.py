@@ -4,20 +4,23 @@ canceled jobs send nothing. And a delivery re-checks its URL at every attempt.""
 
 from __future__ import annotations
 
+import socket
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from campaign_analytics.db import Database
 from campaign_analytics.jobs import store, sweeper
+from campaign_analytics.locks import sole_webhook_tick
 from campaign_analytics.models import WebhookDelivery
 from campaign_analytics.settings import Settings
 from campaign_analytics.webhooks import delivery
 from campaign_analytics.webhooks.events import enqueue_outcomes
 from tests.conftest import Tenant
 from tests.jobs.helpers import RecordingPublisher, set_job, submit
-from tests.webhooks.conftest import subscribe
+from tests.webhooks.conftest import CLOSED_URL, subscribe
 
 EXPORT_PARAMS = {"export_type": "replies", "format": "csv", "compression": "none"}
 
@@ -137,6 +140,62 @@ def test_a_url_that_turned_private_is_refused_at_delivery(
     assert refused["response_status"] is None
     assert "127.0.0.1, a loopback address" in refused["error"]
     assert shown["next_attempt_at"] > refused["attempted_at"]
+
+
+def _completed_refresh_delivery(db: Database, owner: Tenant, url: str) -> str:
+    webhook = subscribe(owner, url=url, events=["refresh.completed"])["id"]
+    job_id = submit(db, owner.id, kind="refresh", mode="full", campaign_ids=[])
+    with db.sessions() as session:
+        assert store.complete(session, job_id, _claim(db, job_id), {"mode": "full"})
+    return webhook
+
+
+def test_a_broken_answer_is_a_failed_attempt_not_a_stuck_delivery(
+    db: Database, owner: Tenant, private_settings: Settings,
+) -> None:
+    """A receiver that promises 10 bytes, sends 2 and hangs up: the attempt is recorded as
+    failed with its backoff (once it raised past the log and was re-sent every lease)."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        def answer() -> None:
+            conn, _ = server.accept()
+            with conn:
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 500 Oops\r\nContent-Length: 10\r\n\r\nok")
+        threading.Thread(target=answer, daemon=True).start()
+        port = server.getsockname()[1]
+        webhook = _completed_refresh_delivery(db, owner, f"http://127.0.0.1:{port}/hook")
+        assert delivery.deliver_due(db, private_settings, budget_seconds=5) == 1
+    [shown] = owner.get(f"/webhooks/{webhook}/deliveries").get_json()["data"]
+    [failed] = shown["attempts"]
+    assert shown["status"] == "pending" and failed["response_status"] is None
+    assert "IncompleteRead" in failed["error"] or "ProtocolError" in failed["error"]
+    assert f":{port}/hook" not in failed["error"]  # no URL (and its tokens) in the log
+    assert shown["next_attempt_at"] > failed["attempted_at"]
+
+
+def test_a_delivery_whose_attempts_are_used_up_is_failed_not_sent(
+    db: Database, owner: Tenant, private_settings: Settings,
+) -> None:
+    """Its last attempt was claimed but never recorded (the worker died): fail it."""
+    webhook = _completed_refresh_delivery(db, owner, CLOSED_URL)
+    with db.sessions() as session:
+        session.execute(update(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook)
+                        .values(attempts=private_settings.webhook_max_attempts))
+        session.commit()
+    assert delivery.deliver_due(db, private_settings, budget_seconds=5) == 0
+    [shown] = owner.get(f"/webhooks/{webhook}/deliveries").get_json()["data"]
+    assert (shown["status"], shown["attempts"]) == ("failed", [])
+
+
+def test_only_one_tick_delivers_at_a_time(
+    db: Database, owner: Tenant, private_settings: Settings,
+) -> None:
+    """A tick that finds another delivering sends nothing: slow receivers hold one slot."""
+    _completed_refresh_delivery(db, owner, CLOSED_URL)
+    with db.engine.connect() as conn, sole_webhook_tick(conn) as held:
+        assert held
+        assert delivery.deliver_due(db, private_settings, budget_seconds=5) == 0
+    assert delivery.deliver_due(db, private_settings, budget_seconds=5) == 1
 
 
 def test_the_default_retries_span_about_a_day(settings: Settings) -> None:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from campaign_analytics.analytics.windows import Window
 from campaign_analytics.exports.requests import ExportRequest
@@ -22,6 +22,7 @@ from campaign_analytics.exports.spec import (
 from campaign_analytics.fields import Text
 from campaign_analytics.models import Job
 from campaign_analytics.models.vocabulary import JobStatus
+from campaign_analytics.schedules.runs import SLOT_KEY_PREFIX
 
 from .analytics import TimeRangeOut
 from .common import PageQuery, UtcDatetime
@@ -35,7 +36,16 @@ class ExportHeaders(BaseModel):
     idempotency_key: Text | None = Field(
         None, alias="Idempotency-Key", min_length=1, max_length=255,
         description="The same key within 24 hours returns the same export; with a different "
-                    "body it is 409 IDEMPOTENCY_KEY_REUSED")
+                    f"body it is 409 IDEMPOTENCY_KEY_REUSED. Keys starting `{SLOT_KEY_PREFIX}` "
+                    "are reserved for export schedules' runs")
+
+    @field_validator("idempotency_key")
+    @classmethod
+    def _not_a_schedules_key(cls, value: str | None) -> str | None:
+        if value is not None and value.startswith(SLOT_KEY_PREFIX):
+            raise ValueError(f"keys starting {SLOT_KEY_PREFIX!r} are reserved for export "
+                             "schedules")
+        return value
 
 
 class ExportProgress(BaseModel):

@@ -102,14 +102,30 @@ function toggle(schedule, reload) {
   } }, verb === "pause" ? "Pause" : "Resume");
 }
 
+// A schedule's runs are fetched again only when they may have changed: a new last run,
+// or one still running. Polling every schedule's runs every 2 s would spend the
+// workspace's whole rate budget (SPEC §4) while a scheduled export runs.
+function stale(schedule, cached) {
+  if (!cached) return true;
+  const newest = cached[0] ? cached[0].export_id : null;
+  const last = schedule.last_run ? schedule.last_run.export_id : null;
+  return newest !== last || cached.some((run) => RUNNING.has(run.status));
+}
+
 function schedulesSection(root, zone) {
   const list = section(root, "schedules", "Export schedules");
+  const cache = new Map();  // schedule id -> its last runs, newest first
   const reload = poller((poll) => {
     if (!list.card.isConnected) return;
     list.load(async () => {
       const schedules = await api.get("/export-schedules", { limit: 50 });
-      const runs = await Promise.all(schedules.map((schedule) =>
-        api.get(`/export-schedules/${schedule.id}/runs`, { limit: RUNS_SHOWN })));
+      const runs = await Promise.all(schedules.map(async (schedule) => {
+        if (stale(schedule, cache.get(schedule.id))) {
+          cache.set(schedule.id,
+            await api.get(`/export-schedules/${schedule.id}/runs`, { limit: RUNS_SHOWN }));
+        }
+        return cache.get(schedule.id);
+      }));
       poll(runs.flat().some((run) => RUNNING.has(run.status)));
       if (!schedules.length) {
         return empty("No export schedules. Create one with POST /export-schedules or "
