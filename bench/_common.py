@@ -93,8 +93,18 @@ def free_port() -> int:
 
 
 def max_rss_mb() -> float:
-    """This process's lifetime peak RSS (``ru_maxrss``), in MB."""
+    """This process's lifetime peak RSS (``ru_maxrss``), in MB. In a child process use
+    ``peak_rss_mb``: Linux carries ``ru_maxrss`` across fork and exec, so a child would
+    report at least its parent's peak."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def peak_rss_mb() -> float:
+    """This process's peak RSS since its ``exec`` (``VmHWM``), in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def rss_mb(pid: int) -> float:

@@ -76,6 +76,7 @@ from _common import (
     default_admin_url,
     generate,
     max_rss_mb,
+    peak_rss_mb,
     say,
     scratch_database,
     sigterm_as_exit,
@@ -154,16 +155,6 @@ def commit_of(tree: Path) -> str:
     """The commit a tree's code is at, ``+changes`` when its code differs from it."""
     changed = _git(tree, "status", "--porcelain", "--", "campaign_analytics", "migrations")
     return _git(tree, "rev-parse", "--short", "HEAD") + ("+changes" if changed else "")
-
-
-def peak_rss_mb() -> float:
-    """This process's peak RSS since its ``exec`` (``VmHWM``). Not ``ru_maxrss``: Linux keeps
-    that across ``exec``, so a child would report at least its parent's peak."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return max_rss_mb()
 
 
 def _setup(db: Any, spec: dict[str, Any]) -> dict[str, Any]:

@@ -43,6 +43,7 @@ from _common import (
     default_admin_url,
     generate,
     load,
+    peak_rss_mb,
     rss_mb,
     say,
     scratch_database,
@@ -79,15 +80,6 @@ class Result:
 
 
 # --- the child: one export through the job function ------------------------------------
-
-def peak_rss_mb() -> float:
-    """This process's peak RSS since its exec. Not ``ru_maxrss``: Linux carries the
-    parent's peak across fork and exec into it (every child reported the parent's 268 MB)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM in /proc/self/status")
-
 
 def child(url: str, workspace_id: str, params_json: str, storage_dir: str) -> None:
     """Submit, claim and run one export in this fresh process; print what it took."""
