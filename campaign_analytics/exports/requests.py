@@ -45,9 +45,11 @@ from .spec import (
 
 EXPORT_KIND = dispatch.EXPORT_KIND
 MAX_CAMPAIGN_IDS = 1000
-# Throughput used until enough exports have been measured (PITFALLS: COPY-based CSV runs
-# at several hundred thousand rows a second; gzip and JSON Lines are slower).
-DEFAULT_ROWS_PER_SECOND = 100_000.0
+# Throughput of a format until enough of its exports have been measured (PITFALLS: COPY-based
+# CSV runs at several hundred thousand rows a second; gzip, JSON Lines and parquet are slower;
+# openpyxl writes xlsx at about 5,800 rows a second, docs/benchmarks.md).
+DEFAULT_ROWS_PER_SECOND: dict[ExportFormat, float] = {
+    **dict.fromkeys(ExportFormat, 100_000.0), ExportFormat.XLSX: 5_000.0}
 # Exports smaller than this are all start-up cost and say nothing about throughput.
 MIN_MEASURED_ROWS = 10_000
 MEASURED_EXPORTS = 20
@@ -228,9 +230,9 @@ def estimate(
     """When the export should be done: queue wait + overhead + rows / throughput.
 
     * rows: the planner's estimate of the export's query;
-    * throughput: rows per second of the last ``MEASURED_EXPORTS`` exports that wrote at
-      least ``MIN_MEASURED_ROWS`` rows (time from start to finish), else
-      ``DEFAULT_ROWS_PER_SECOND``;
+    * throughput: rows per second of the last ``MEASURED_EXPORTS`` exports of the same
+      format that wrote at least ``MIN_MEASURED_ROWS`` rows (time from start to finish),
+      else the format's ``DEFAULT_ROWS_PER_SECOND``;
     * queue wait: when the workspace already has ``EXPORT_MAX_PROCESSING_PER_WORKSPACE`` or
       more unfinished exports, their estimated rows shared across the allowed slots.
 
@@ -238,7 +240,7 @@ def estimate(
     truth once the export runs.
     """
     rows = estimate_rows(session, workspace_id, export)
-    speed = rows_per_second(session)
+    speed = rows_per_second(session, export.format)
     ahead_count, ahead_rows = _ahead(session, workspace_id)
     cap = settings.export_max_processing_per_workspace
     wait = 0.0
@@ -283,12 +285,13 @@ def _count(session: Session, query: Select[Any]) -> int:
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
-def rows_per_second(session: Session) -> float:
+def rows_per_second(session: Session, export_format: ExportFormat) -> float:
     recent = (
         select(Job.row_count.label("rows"),
                func.extract("epoch", Job.finished_at - Job.started_at).label("seconds"))
         .where(Job.kind == EXPORT_KIND,
                Job.status.in_([JobStatus.COMPLETED, JobStatus.EXPIRED]),
+               Job.params["format"].astext == export_format.value,
                Job.row_count >= MIN_MEASURED_ROWS, Job.started_at.is_not(None),
                Job.finished_at.is_not(None))
         .order_by(Job.finished_at.desc())
@@ -298,7 +301,7 @@ def rows_per_second(session: Session) -> float:
     rows, seconds = session.execute(
         select(func.sum(recent.c.rows), func.sum(recent.c.seconds))).one()
     if not rows or not seconds or float(seconds) <= 0:
-        return DEFAULT_ROWS_PER_SECOND
+        return DEFAULT_ROWS_PER_SECOND[export_format]
     return float(rows) / float(seconds)
 
 
