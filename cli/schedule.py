@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import click
@@ -17,6 +17,7 @@ from campaign_analytics.models import ExportSchedule
 from campaign_analytics.models.schedule import CadenceType
 from campaign_analytics.schedules import records
 from campaign_analytics.schedules.cadence import Weekday, describe
+from campaign_analytics.timestamps import utc_iso
 
 from .database import command_database
 from .errors import UsageProblem
@@ -151,4 +152,4 @@ def _line(item: ExportSchedule) -> str:
 
 
 def _instant(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
+    return utc_iso(value) if value else None

@@ -37,6 +37,7 @@ from ..jobs import outbox
 from ..models import ExportSchedule
 from ..models.schedule import ScheduleStatus
 from ..settings import Settings
+from ..timestamps import utc_iso
 from .cadence import latest_slot, next_slot
 from .records import export_request
 
@@ -58,7 +59,7 @@ SLOT_KEY_PREFIX = "schedule:"
 
 def slot_key(schedule_id: str, slot: datetime) -> str:
     """The Idempotency-Key of a schedule's run at ``slot``."""
-    return f"{SLOT_KEY_PREFIX}{schedule_id}:{_iso(slot)}"
+    return f"{SLOT_KEY_PREFIX}{schedule_id}:{utc_iso(slot)}"
 
 
 def run_due_schedules(
@@ -100,19 +101,15 @@ def _run(
             job = submit_export(
                 submitting, publisher, settings, schedule.workspace_id,
                 export_request(schedule), slot_key(schedule.id, slot), now=slot,
-                schedule={"id": schedule.id, "slot": _iso(slot)})
+                schedule={"id": schedule.id, "slot": utc_iso(slot)})
     except (DomainError, ValidationError) as exc:
         why = f"{exc.code}: {exc.message}" if isinstance(exc, DomainError) else (
             f"VALIDATION_ERROR: the stored export parameters are no longer valid: {exc}")
         log.warning("export schedule %s: the run of %s was refused: %s", schedule.id,
-                    _iso(slot), why)
+                    utc_iso(slot), why)
         schedule.last_export_id, schedule.last_error = None, why
         report.refused[schedule.id] = why
     else:
         schedule.last_export_id, schedule.last_error = job.id, None
         report.runs[schedule.id] = job.id
     schedule.next_run_at = next_slot(schedule.cron, schedule.timezone, now)
-
-
-def _iso(instant: datetime) -> str:
-    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -22,6 +22,7 @@ from ..ids import new_id
 from ..models import Job, Webhook, WebhookDelivery
 from ..models.vocabulary import JobStatus
 from ..models.webhook import WebhookStatus
+from ..timestamps import utc_iso
 
 
 class WebhookEvent(StrEnum):
@@ -85,16 +86,13 @@ def _enqueue(session: Session, job: Row[Any], event: WebhookEvent) -> int:
     return len(inserted)
 
 
-def _utc(moment: datetime | None) -> str | None:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
-
-
 def payload_of(job: Row[Any], event: WebhookEvent) -> dict[str, Any]:
     """``{"type", "timestamp", "data"}``: the job as its status endpoint would summarise it."""
     data: dict[str, Any] = {
         "id": job.id, "kind": job.kind, "status": job.status,
         "workspace_id": job.workspace_id,
-        "created_at": _utc(job.created_at), "finished_at": _utc(job.finished_at),
+        "created_at": utc_iso(job.created_at),
+        "finished_at": utc_iso(job.finished_at) if job.finished_at else None,
         "status_path": STATUS_PATHS[job.kind].format(workspace_id=job.workspace_id,
                                                      job_id=job.id),
     }
@@ -109,5 +107,5 @@ def payload_of(job: Row[Any], event: WebhookEvent) -> dict[str, Any]:
                     as_of=result.get("as_of"), new_events=result.get("new_events"))
     data["error"] = ({"code": job.error_code, "message": job.error_message}
                      if job.status == JobStatus.FAILED else None)
-    return {"type": event.value, "timestamp": _utc(job.finished_at or datetime.now(UTC)),
+    return {"type": event.value, "timestamp": utc_iso(job.finished_at or datetime.now(UTC)),
             "data": data}

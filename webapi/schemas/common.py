@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from campaign_analytics.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from campaign_analytics.timestamps import utc_iso
 
-
-def _utc_z(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-UtcDatetime = Annotated[datetime, PlainSerializer(_utc_z, return_type=str)]
+UtcDatetime = Annotated[datetime, PlainSerializer(utc_iso, return_type=str)]
 
 
 class Strict(BaseModel):
