@@ -122,10 +122,12 @@ def database_url(postgres_admin_url: str) -> Iterator[str]:
     except psycopg.OperationalError as exc:
         pytest.fail(f"PostgreSQL is required for the test suite and is unreachable: {exc}")
     url = make_url(postgres_admin_url).set(database=name).render_as_string(hide_password=False)
-    upgrade(url)
-    yield url
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        upgrade(url)  # a failing migration must not leave the database behind either
+        yield url
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")

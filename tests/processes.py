@@ -46,7 +46,13 @@ class CeleryProcess:
                 cwd=Path(__file__).resolve().parent.parent,
             )
         process = cls(role, popen, log_path)
-        process.wait_for_log(READY_MARKERS[role], timeout=60)
+        try:
+            process.wait_for_log(READY_MARKERS[role], timeout=60)
+        except BaseException:
+            # Never handed to the caller, so no fixture would stop it: a worker that was
+            # merely slow to start would go on consuming the next tests' Redis database.
+            process.stop()
+            raise
         return process
 
     def log(self) -> str:

@@ -10,6 +10,7 @@ nor the broker's visibility timeout is waited for. See docs/reliability.md.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from celery.signals import worker_shutting_down
@@ -21,7 +22,23 @@ log = logging.getLogger(__name__)
 
 
 def hand_back_on_shutdown(db: Database) -> None:
+    worker_shutting_down.connect(hand_back_receiver(db), weak=False)
+
+
+def hand_back_receiver(db: Database) -> Callable[..., None]:
+    """The ``worker_shutting_down`` receiver. Celery calls it from inside its signal handler
+    in the main process, so a second signal (a supervisor's SIGTERM and then the parent-death
+    SIGTERM, Ctrl-C pressed twice) can call it again while the first call is still inside
+    the database driver. Running there would wait for locks the interrupted call holds
+    (SQLAlchemy's first-connect mutex, the pool's, psycopg's connection lock) and hang the
+    worker for good. The first call flags every job of the node, so later ones return."""
+    started = False
+
     def request(sender: Any = None, how: str = "", **_: Any) -> None:
+        nonlocal started
+        if started:
+            return
+        started = True
         try:
             with db.sessions() as session:
                 jobs = store.request_hand_back(session, str(sender))
@@ -32,4 +49,4 @@ def hand_back_on_shutdown(db: Database) -> None:
             log.info("%s shutdown: handing back %d running job(s): %s",
                      how.lower() or "worker", len(jobs), ", ".join(jobs))
 
-    worker_shutting_down.connect(request, weak=False)
+    return request
