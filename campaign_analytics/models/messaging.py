@@ -40,7 +40,11 @@ class Message(Base):
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    # No foreign key to workspaces (migration 0008): ingestion writes messages under the
+    # workspace's ingest lock, where each key costs a lookup per row. Messages go with their
+    # campaign (the key below), always one of their own workspace: a purge deletes them,
+    # and deleting a workspace deletes its campaigns.
+    workspace_id: Mapped[str] = mapped_column(String(40))
     campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
     message_id: Mapped[str] = mapped_column(String(200))
     lead_id: Mapped[str | None] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
@@ -73,7 +77,9 @@ class EmailEvent(Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
-    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    # No foreign key to workspaces (migration 0008), as for messages: events go with their
+    # campaign, always one of their own workspace.
+    workspace_id: Mapped[str] = mapped_column(String(40))
     campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
     message_id: Mapped[str] = mapped_column(String(200))
     external_id: Mapped[str] = mapped_column(String(200))
