@@ -9,9 +9,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from .ids import new_id
@@ -19,6 +19,8 @@ from .models import ApiKey
 
 KEY_PREFIX = "ca_"
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
+# Every request runs it: built once, as building it costs more than running it.
+_BY_HASH = select(ApiKey.__table__).where(ApiKey.hash == bindparam("digest"))
 
 
 def hash_key(plain: str) -> str:
@@ -41,15 +43,22 @@ def create_key(session: Session, workspace_id: str, name: str | None = None) -> 
 
 
 def authenticate(session: Session, plain: str) -> ApiKey | None:
-    """The active key matching ``plain``, or None. Records use at most once a minute."""
+    """The active key matching ``plain``, or None. Reads only: a read-only request may run
+    in one snapshot; ``record_use`` writes separately."""
     if not plain.startswith(KEY_PREFIX) or len(plain) > 200:
         return None
     digest = hash_key(plain)
-    key = session.scalar(select(ApiKey).where(ApiKey.hash == digest))
+    row = session.connection().execute(_BY_HASH, {"digest": digest}).one_or_none()
+    key = None if row is None else ApiKey(**row._mapping)  # not in the session: only read
     if key is None or not hmac.compare_digest(key.hash, digest) or not key.is_active:
         return None
-    now = datetime.now(UTC)
-    if key.last_used_at is None or now - key.last_used_at > _LAST_USED_RESOLUTION:
-        session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
-        session.commit()
     return key
+
+
+def should_record_use(key: ApiKey, now: datetime) -> bool:
+    """Use is recorded at most once a minute: a key's requests don't all write its row."""
+    return key.last_used_at is None or now - key.last_used_at > _LAST_USED_RESOLUTION
+
+
+def record_use(session: Session, key_id: str, now: datetime) -> None:
+    session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now))

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, g, request
+import functools
+import logging
+from datetime import UTC, datetime
+
+from flask import Blueprint, Response, after_this_request, g, request
+from sqlalchemy.exc import SQLAlchemyError
 
 from campaign_analytics import apikeys
 from campaign_analytics.errors import WorkspaceNotFound
 from campaign_analytics.models import ApiKey
 
-from .database import db_session
+from .database import database, db_session
 from .errors import unauthorized
+
+log = logging.getLogger(__name__)
 
 
 def _bearer_token() -> str:
@@ -26,6 +33,21 @@ def require_key() -> None:
     if key is None:
         raise unauthorized("Invalid or revoked API key")
     g.api_key, g.workspace_id = key, key.workspace_id
+    now = datetime.now(UTC)
+    if apikeys.should_record_use(key, now):
+        after_this_request(functools.partial(_record_use, key.id, now))
+
+
+def _record_use(key_id: str, now: datetime, response: Response) -> Response:
+    """In a transaction of its own (the request's may be a read-only snapshot), and only
+    as a bookkeeping aside: failing to record it never costs the caller the answer."""
+    try:
+        with database().sessions() as session:
+            apikeys.record_use(session, key_id, now)
+            session.commit()
+    except SQLAlchemyError:
+        log.warning("could not record the use of API key %s", key_id, exc_info=True)
+    return response
 
 
 def require_workspace_key() -> None:

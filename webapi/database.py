@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g
+from collections.abc import Callable
+from typing import TypeVar
+
+from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy.orm import Session
 
 from campaign_analytics.db import Database
+
+View = TypeVar("View", bound=Callable[..., object])
 
 
 def database() -> Database:
@@ -13,10 +18,37 @@ def database() -> Database:
     return db
 
 
+def read_only(view: View) -> View:
+    """Mark a view that only reads. Its request's session runs each statement on its own
+    (no BEGIN and ROLLBACK round trips), which suits authentication and the one-statement
+    facts a cached answer is keyed by; an answer assembled from several queries takes
+    ``snapshot_session()``."""
+    view.read_only = True  # type: ignore[attr-defined]
+    return view
+
+
+def _read_only() -> bool:
+    if not has_request_context() or request.endpoint is None:
+        return False
+    return getattr(current_app.view_functions.get(request.endpoint), "read_only", False)
+
+
 def db_session() -> Session:
     if "db_session" not in g:
-        g.db_session = database().sessions()
+        session = database().sessions()
+        if _read_only():
+            session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        g.db_session = session
     session: Session = g.db_session
+    return session
+
+
+def snapshot_session() -> Session:
+    """The request's session in one REPEATABLE READ transaction, from here on: an answer
+    assembled from several queries stays consistent even if a refresh commits meanwhile."""
+    session = db_session()
+    session.commit()  # ends what came before; the next statement takes the snapshot
+    session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     return session
 
 
@@ -29,12 +61,3 @@ def _close_session(_exc: BaseException | None) -> None:
 def init_app(app: Flask, db: Database) -> None:
     app.extensions["database"] = db
     app.teardown_appcontext(_close_session)
-
-
-def snapshot_session() -> Session:
-    """The request's session in one REPEATABLE READ transaction: a response assembled from
-    several queries stays consistent even if a refresh commits while it is being read."""
-    session = db_session()
-    session.commit()  # end authentication's transaction; the next one takes the snapshot
-    session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-    return session

@@ -6,10 +6,7 @@ the sums are exact.
 
 from __future__ import annotations
 
-import threading
-import typing
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -17,6 +14,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Date, Select, cast, func, literal, select
 from sqlalchemy.orm import Session
 
+from ..lru import Lru
 from ..models import Campaign, RefreshState
 from ..models.rollup import COUNTERS
 from .windows import Window
@@ -110,11 +108,6 @@ def by_day(session: Session, model: Any, workspace_id: str, window: Window,
                                     key=_local_day(model, window.timezone)), engagement)
 
 
-def refresh_state(session: Session, workspace_id: str) -> RefreshState | None:
-    """How far the rollups reach; read it before the numbers (see ``as_of``)."""
-    return session.get(RefreshState, workspace_id)
-
-
 def as_of(session: Session, workspace_id: str) -> datetime | None:
     """Until the first refresh there is nothing in the rollups: ``None``. Read it before
     the numbers: a refresh committing meanwhile can only make them newer than it says."""
@@ -123,29 +116,18 @@ def as_of(session: Session, workspace_id: str) -> datetime | None:
 
 
 class RollupCache:
-    """A small thread-safe LRU of numbers read from the rollups, keyed by the refresh that
-    wrote them (``refresh_state.refreshed_at``): they cannot change until the next one, so
-    a hit is exact. Nothing is cached before a workspace's first refresh."""
+    """Numbers read from the rollups, keyed by the refresh that wrote them
+    (``refresh_state.refreshed_at``): they cannot change until the next one, so a hit is
+    exact. Nothing is cached before a workspace's first refresh."""
 
     def __init__(self, size: int) -> None:
-        self._items: OrderedDict[Hashable, Any] = OrderedDict()
-        self._size, self._lock = size, threading.Lock()
+        self._lru = Lru(size)
 
-    def get_or_compute(self, state: RefreshState | None, key: tuple[Any, ...],
-                       compute: Callable[[], T]) -> T:
-        if state is None:
+    def get_or_compute(self, workspace_id: str, refreshed_at: datetime | None,
+                       key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+        if refreshed_at is None:
             return compute()
-        full_key = (state.workspace_id, state.refreshed_at, *key)
-        with self._lock:
-            if full_key in self._items:
-                self._items.move_to_end(full_key)
-                return typing.cast(T, self._items[full_key])
-        value = compute()
-        with self._lock:
-            self._items[full_key] = value
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-        return value
+        return self._lru.get_or_compute((workspace_id, refreshed_at, *key), compute)
 
 
 ROLLUP_CACHE = RollupCache(512)

@@ -23,6 +23,7 @@ from ..jobs import outbox
 from ..locks import lock_refresh_request
 from ..models import EmailEvent, Job, RefreshState, ReplyCorrection, Workspace
 from ..models.vocabulary import JobStatus
+from . import lead_versions
 from .refresh import RefreshMode
 from .requests import REFRESH_KIND, request_refresh
 
@@ -58,7 +59,8 @@ def schedule_refreshes(
 ) -> ScheduleReport:
     """One beat tick: a workspace-wide refresh of ``mode`` for every workspace that needs
     one. An incremental tick skips workspaces whose rollups already hold every event and
-    reclassification; a full tick skips those whose full refresh was just requested."""
+    reclassification, then folds the lead versions; a full tick skips those whose full
+    refresh was just requested."""
     report = ScheduleReport(mode)
     for workspace_id in _workspaces(session):
         job = _tick(session, publisher, workspace_id, mode)
@@ -68,6 +70,11 @@ def schedule_refreshes(
             report.jobs[workspace_id] = job.id
     log.info("scheduled %s refreshes: %d requested, %d skipped",
              mode.value, len(report.jobs), len(report.skipped))
+    if mode is RefreshMode.INCREMENTAL:
+        session.commit()
+        lead_versions.fold(session.connection(
+            execution_options={"isolation_level": "READ COMMITTED"}))
+        session.commit()
     return report
 
 

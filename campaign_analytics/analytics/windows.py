@@ -41,12 +41,23 @@ class Grouping(StrEnum):
     MONTH = "month"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Window:
     start: datetime  # inclusive, aware, in ``timezone``
     end: datetime  # exclusive
     period: str
     timezone: str
+
+    def _instants(self) -> tuple[datetime, datetime, str, str]:
+        return self.start.astimezone(UTC), self.end.astimezone(UTC), self.period, self.timezone
+
+    # Equal and hashed by instant: two local times of the same zone compare by wall clock,
+    # fold ignored, so 01:30 EDT and 01:30 EST (an hour apart) would otherwise be one key.
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Window) and self._instants() == other._instants()
+
+    def __hash__(self) -> int:
+        return hash(self._instants())
 
     @property
     def zone(self) -> ZoneInfo:

@@ -3,20 +3,22 @@ and the sending accounts, read from the rollups of live (not deleted) campaigns.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from ..campaigns import lead_counts
+from ..errors import WorkspaceNotFound
 from ..models import (
     Campaign,
     CampaignBucket,
     DeliveryBucket,
     Lead,
-    RefreshState,
     SendingAccount,
 )
 from ..models.vocabulary import CampaignStatus, LeadStatus
@@ -28,7 +30,6 @@ from .reading import (
     Engagement,
     as_of,
     by_key,
-    refresh_state,
     total,
     windowed,
 )
@@ -58,35 +59,86 @@ def _campaign_counts(session: Session, workspace_id: str) -> tuple[int, int]:
     return int(everyone), int(active)
 
 
-def _per_campaign(session: Session, workspace_id: str, window: Window, engagement: Engagement,
-                  ) -> tuple[RefreshState | None, dict[str, Counts]]:
-    """The window's counts of every live campaign that has any. The refresh state is read
-    first: a later refresh only adds to what it promises."""
-    state = refresh_state(session, workspace_id)
+class LiveCampaign(NamedTuple):
+    id: str
+    name: str
+    status: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class WorkspaceFacts:
+    """What the workspace-wide answers depend on besides the request, read in one
+    statement: the workspace's timezone, how far the rollups reach, and a digest of its
+    live campaigns' ids, names and statuses (small keys however many campaigns)."""
+
+    workspace_id: str
+    timezone: str
+    refreshed_at: datetime | None
+    as_of: datetime | None
+    campaigns: str
+
+
+_FACTS = text("""
+SELECT w.timezone, r.refreshed_at, r.as_of,
+       (SELECT encode(sha256(convert_to(coalesce(
+                   json_agg(json_build_array(c.id, c.name, c.status) ORDER BY c.id)::text,
+                   ''), 'UTF8')), 'hex')
+        FROM campaigns c WHERE c.workspace_id = w.id AND c.deleted_at IS NULL) AS campaigns
+FROM workspaces w LEFT JOIN refresh_state r ON r.workspace_id = w.id
+WHERE w.id = :workspace_id
+""")
+
+
+def workspace_facts(session: Session, workspace_id: str) -> WorkspaceFacts:
+    row = session.connection().execute(_FACTS, {"workspace_id": workspace_id}).one_or_none()
+    if row is None:
+        raise WorkspaceNotFound(workspace_id)
+    return WorkspaceFacts(workspace_id, **row._asdict())
+
+
+def live_campaigns(session: Session, workspace_id: str) -> list[LiveCampaign]:
+    rows = session.execute(
+        select(Campaign.id, Campaign.name, Campaign.status, Campaign.created_at)
+        .where(_live_campaigns(workspace_id)).order_by(Campaign.id))
+    return [LiveCampaign(*row) for row in rows]
+
+
+def _per_campaign(session: Session, facts: WorkspaceFacts, campaigns: list[LiveCampaign],
+                  window: Window, engagement: Engagement) -> dict[str, Counts]:
+    """The window's counts of every live campaign that has any."""
     every_campaign = ROLLUP_CACHE.get_or_compute(
-        state, ("overview", window, engagement), lambda: by_key(session, windowed(
-            CampaignBucket, workspace_id, window, key=CampaignBucket.campaign_id,
+        facts.workspace_id, facts.refreshed_at, ("overview", window, engagement),
+        lambda: by_key(session, windowed(
+            CampaignBucket, facts.workspace_id, window, key=CampaignBucket.campaign_id,
             live_only=False), engagement))
-    live = set(session.scalars(select(Campaign.id).where(_live_campaigns(workspace_id))))
-    return state, {cid: counts for cid, counts in every_campaign.items() if cid in live}
+    return {campaign.id: every_campaign[campaign.id] for campaign in campaigns
+            if campaign.id in every_campaign}
 
 
-def overview(session: Session, workspace_id: str, window: Window,
+def overview_key(facts: WorkspaceFacts, window: Window, engagement: Engagement,
+                 ) -> Hashable | None:
+    """Under what a whole overview may be kept (None before the first refresh)."""
+    return None if facts.refreshed_at is None else ("overview", facts, window, engagement)
+
+
+def overview(session: Session, facts: WorkspaceFacts, window: Window,
              engagement: Engagement = Engagement.ALL) -> dict[str, Any]:
-    state, per_campaign = _per_campaign(session, workspace_id, window, engagement)
-    everyone, active = _campaign_counts(session, workspace_id)
+    campaigns = live_campaigns(session, facts.workspace_id)
+    per_campaign = _per_campaign(session, facts, campaigns, window, engagement)
     totals = sum(per_campaign.values(), Counts())
+    active = sum(campaign.status == CampaignStatus.ACTIVE.value for campaign in campaigns)
     return {
         "time_range": window.as_dict(),
-        "as_of": state.as_of if state else None,
-        "summary": {"total_campaigns": everyone, "active_campaigns": active,
+        "as_of": facts.as_of,
+        "summary": {"total_campaigns": len(campaigns), "active_campaigns": active,
                     **{name: totals[column] for name, column in OVERVIEW_SUMMARY.items()}},
         "rates": rates.rates(totals, OVERVIEW_RATES),
-        "top_campaigns": top_campaigns(session, per_campaign),
+        "top_campaigns": top_campaigns(campaigns, per_campaign),
     }
 
 
-def top_campaigns(session: Session, per_campaign: dict[str, Counts],
+def top_campaigns(campaigns: list[LiveCampaign], per_campaign: dict[str, Counts],
                   limit: int = TOP_CAMPAIGNS) -> list[dict[str, Any]]:
     """By the unrounded reply rate, then emails_sent (more first), then campaign id;
     a campaign needs a delivery in the window to be ranked at all."""
@@ -95,23 +147,21 @@ def top_campaigns(session: Session, per_campaign: dict[str, Counts],
          if counts["delivered"] > 0),
         key=lambda item: (-_reply_rate(item[1]), -item[1]["sent"], item[0]),
     )[:limit]
-    campaigns = {c.id: c for c in session.scalars(
-        select(Campaign).where(Campaign.id.in_([campaign_id for campaign_id, _ in ranked])))}
-    return [_top_entry(campaigns[campaign_id], counts) for campaign_id, counts in ranked]
+    by_id = {campaign.id: campaign for campaign in campaigns}
+    return [_top_entry(by_id[campaign_id], counts) for campaign_id, counts in ranked]
 
 
-def campaign_table(session: Session, workspace_id: str, window: Window,
+def campaign_table(session: Session, facts: WorkspaceFacts, window: Window,
                    engagement: Engagement = Engagement.ALL) -> dict[str, Any]:
     """Every live campaign's window numbers, zeros included, newest first: the dashboard's
     campaign list reads all of them in one request instead of one per campaign."""
-    state, per_campaign = _per_campaign(session, workspace_id, window, engagement)
-    campaigns = list(session.scalars(
-        select(Campaign).where(_live_campaigns(workspace_id))
-        .order_by(Campaign.created_at.desc(), Campaign.id.desc())))
-    leads = lead_counts(session, workspace_id, [campaign.id for campaign in campaigns])
+    campaigns = sorted(live_campaigns(session, facts.workspace_id),
+                       key=lambda c: (c.created_at, c.id), reverse=True)
+    per_campaign = _per_campaign(session, facts, campaigns, window, engagement)
+    leads = lead_counts(session, facts.workspace_id, [campaign.id for campaign in campaigns])
     return {
         "time_range": window.as_dict(),
-        "as_of": state.as_of if state else None,
+        "as_of": facts.as_of,
         "campaigns": [
             {**_top_entry(campaign, per_campaign.get(campaign.id, Counts())),
              "created_at": campaign.created_at, "leads": sum(leads[campaign.id].values())}
@@ -124,7 +174,7 @@ def _reply_rate(counts: Counts) -> Fraction:
     return rates.fraction(counts[numerator], counts[denominator])
 
 
-def _top_entry(campaign: Campaign, counts: Counts) -> dict[str, Any]:
+def _top_entry(campaign: LiveCampaign, counts: Counts) -> dict[str, Any]:
     return {
         "campaign_id": campaign.id,
         "campaign_name": campaign.name,

@@ -3,7 +3,7 @@
 from .base import Base
 from .job import Job
 from .messaging import EmailEvent, Message, Reply
-from .outreach import Campaign, Lead, SendingAccount, Suppression
+from .outreach import Campaign, Lead, LeadChange, SendingAccount, Suppression
 from .rollup import (
     BounceReasonBucket,
     CampaignBucket,
@@ -29,6 +29,7 @@ __all__ = [
     "ExportSchedule",
     "Job",
     "Lead",
+    "LeadChange",
     "LeadMessages",
     "Message",
     "RefreshState",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -108,3 +109,17 @@ class Suppression(Base):
     email: Mapped[str] = mapped_column(String(320), primary_key=True)
     reason: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = created_at_column()
+
+
+class LeadChange(Base):
+    """A mark that a transaction changed a campaign's leads or replies, left by database
+    triggers (migration 0009). The sum of the weights a snapshot sees grows with every
+    change it can see: the version of the campaign's live lead numbers. Refresh folds a
+    campaign's marks into one (``analytics.lead_versions``)."""
+
+    __tablename__ = "lead_changes"
+
+    campaign_id: Mapped[str] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
+    xid: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    weight: Mapped[int] = mapped_column(BigInteger, server_default="1")

@@ -5,15 +5,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import Response, current_app
+from sqlalchemy.orm import Session
 
-from campaign_analytics.analytics.campaign import campaign_analytics
+from campaign_analytics.analytics.campaign import (
+    answer_key,
+    campaign_analytics,
+    campaign_facts,
+)
 from campaign_analytics.analytics.requests import request_refresh
 
 from ..auth import workspace_blueprint
-from ..database import db_session, snapshot_session
+from ..database import db_session, read_only
 from ..limits import rate_limited
 from ..openapi import operation
-from ..responses import ok
+from ..responses import Answer, cached_answer, ok
 from ..schemas.analytics import (
     CampaignAnalyticsOut,
     CampaignAnalyticsQuery,
@@ -25,6 +30,7 @@ bp = workspace_blueprint("analytics", __name__)
 
 
 @bp.get("/campaigns/<campaign_id>/analytics")
+@read_only
 @rate_limited("campaign_analytics")
 @operation(
     "A campaign's numbers over a time range", response=CampaignAnalyticsOut,
@@ -33,12 +39,16 @@ bp = workspace_blueprint("analytics", __name__)
                 "the current state; as_of says how fresh the rollups are.",
 )
 def campaign(workspace_id: str, campaign_id: str, query: CampaignAnalyticsQuery) -> Response:
-    session = snapshot_session()
     now = datetime.now(UTC)
-    window = query.window(session, workspace_id, now)
-    data = campaign_analytics(session, workspace_id, campaign_id, window, query.group_by, now,
-                              query.engagement)
-    return ok(CampaignAnalyticsOut.model_validate(data))
+
+    def answer(session: Session) -> Answer:
+        facts = campaign_facts(session, workspace_id, campaign_id)
+        window = query.window_in(facts.timezone, now)
+        return (answer_key(facts, window, query.group_by, now, query.engagement),
+                lambda: CampaignAnalyticsOut.model_validate(campaign_analytics(
+                    session, facts, window, query.group_by, now, query.engagement)))
+
+    return cached_answer(answer)
 
 
 @bp.post("/analytics/refresh")

@@ -10,7 +10,7 @@ from campaign_analytics.analytics.deliverability import deliverability
 from campaign_analytics.analytics.heatmap import engagement_heatmap
 
 from ..auth import workspace_blueprint
-from ..database import snapshot_session
+from ..database import read_only, snapshot_session
 from ..limits import rate_limited
 from ..openapi import operation
 from ..responses import ok
@@ -25,6 +25,7 @@ bp = workspace_blueprint("deliverability", __name__)
 
 
 @bp.get("/analytics/deliverability")
+@read_only
 @rate_limited("deliverability")
 @operation(
     "Bounces, complaints, reputation and mailbox providers over a time range",
@@ -42,6 +43,7 @@ def report(workspace_id: str, query: DeliverabilityQuery) -> Response:
 
 
 @bp.get("/analytics/engagement-heatmap")
+@read_only
 @operation(
     "When sends draw engagement: by local day of week and time of day",
     response=HeatmapOut, query=HeatmapQuery, tags=("analytics",),

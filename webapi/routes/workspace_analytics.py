@@ -9,21 +9,24 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import Response
+from sqlalchemy.orm import Session
 
 from campaign_analytics.analytics.compare import compare
 from campaign_analytics.analytics.workspace import (
     account_analytics,
     campaign_table,
     overview,
+    overview_key,
     snapshot,
+    workspace_facts,
 )
 from campaign_analytics.workspaces import get_workspace
 
 from ..auth import workspace_blueprint
-from ..database import snapshot_session
+from ..database import read_only, snapshot_session
 from ..limits import rate_limited
 from ..openapi import operation
-from ..responses import ok
+from ..responses import Answer, cached_answer, ok
 from ..schemas.workspace_analytics import (
     AccountsOut,
     AccountsQuery,
@@ -39,6 +42,7 @@ bp = workspace_blueprint("workspace_analytics", __name__)
 
 
 @bp.get("/analytics/overview")
+@read_only
 @rate_limited("overview")
 @operation(
     "Every campaign's numbers over a time range, and the top 5 by reply rate",
@@ -46,13 +50,20 @@ bp = workspace_blueprint("workspace_analytics", __name__)
     description="Deleted campaigns are left out; as_of says how fresh the rollups are.",
 )
 def workspace_overview(workspace_id: str, query: WindowQuery) -> Response:
-    session = snapshot_session()
-    window = query.window(session, workspace_id, datetime.now(UTC))
-    return ok(OverviewOut.model_validate(overview(session, workspace_id, window,
-                                                  query.engagement)))
+    now = datetime.now(UTC)
+
+    def answer(session: Session) -> Answer:
+        facts = workspace_facts(session, workspace_id)
+        window = query.window_in(facts.timezone, now)
+        return (overview_key(facts, window, query.engagement),
+                lambda: OverviewOut.model_validate(
+                    overview(session, facts, window, query.engagement)))
+
+    return cached_answer(answer)
 
 
 @bp.get("/analytics/campaigns")
+@read_only
 @rate_limited("overview")
 @operation(
     "Every campaign's numbers over a time range, one row each, newest first",
@@ -63,12 +74,14 @@ def workspace_overview(workspace_id: str, query: WindowQuery) -> Response:
 )
 def campaign_numbers(workspace_id: str, query: WindowQuery) -> Response:
     session = snapshot_session()
-    window = query.window(session, workspace_id, datetime.now(UTC))
+    facts = workspace_facts(session, workspace_id)
+    window = query.window_in(facts.timezone, datetime.now(UTC))
     return ok(CampaignTableOut.model_validate(
-        campaign_table(session, workspace_id, window, query.engagement)))
+        campaign_table(session, facts, window, query.engagement)))
 
 
 @bp.get("/reporting/snapshot")
+@read_only
 @operation(
     "All-time totals: campaigns, sends, replies, placements and their rates",
     response=SnapshotOut, tags=("analytics",),
@@ -79,6 +92,7 @@ def reporting_snapshot(workspace_id: str) -> Response:
 
 
 @bp.post("/analytics/compare")
+@read_only
 @operation(
     "Compare 2-20 campaigns' rates, with Wilson intervals and a chi-square test",
     response=CompareOut, body=CompareRequest, tags=("analytics",),
@@ -91,6 +105,7 @@ def compare_campaigns(workspace_id: str, body: CompareRequest) -> Response:
 
 
 @bp.get("/analytics/accounts")
+@read_only
 @operation(
     "Every sending account: lifetime and last-30-day sends, success and bounce rates",
     response=AccountsOut, query=AccountsQuery, tags=("analytics",),

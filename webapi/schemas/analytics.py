@@ -42,9 +42,13 @@ class WindowQuery(Strict):
     engagement: Engagement = Field(Engagement.ALL, description=ENGAGEMENT_HELP)
 
     def window(self, session: Any, workspace_id: str, now: datetime | None = None) -> Window:
-        timezone = self.timezone or get_workspace(session, workspace_id).timezone
-        return resolve_window(self.time_range, self.start_date, self.end_date, timezone,
-                              now or datetime.now(UTC))
+        return self.window_in(self.timezone or get_workspace(session, workspace_id).timezone,
+                              now)
+
+    def window_in(self, workspace_timezone: str, now: datetime | None = None) -> Window:
+        """With the workspace's timezone already at hand, for requests that name none."""
+        return resolve_window(self.time_range, self.start_date, self.end_date,
+                              self.timezone or workspace_timezone, now or datetime.now(UTC))
 
 
 class CampaignAnalyticsQuery(WindowQuery):
