@@ -21,6 +21,7 @@ from .ids import new_id
 from .models import Lead, SendingAccount
 from .models.vocabulary import LeadStatus, Qualification, ReplyClass, StatusSource
 from .pagination import DEFAULT_LIMIT, Page, paginate
+from .pgarrays import text_array
 
 S = LeadStatus
 MANUAL_MOVES: Mapping[LeadStatus, frozenset[LeadStatus]] = {
@@ -241,6 +242,10 @@ UPDATE leads l SET status = moved.status, status_source = 'auto', updated_at = n
 FROM unnest(CAST(:ids AS text[]), CAST(:statuses AS text[])) AS moved(id, status)
 WHERE l.id = moved.id
 """
+LOCK_LEADS = """
+SELECT id, status FROM leads WHERE id = ANY(CAST(:ids AS text[])) ORDER BY id FOR UPDATE
+"""
+_STATUSES = {status.value: status for status in LeadStatus}
 POSITIVE_REPLIES = frozenset({ReplyClass.INTERESTED, ReplyClass.REPLIED})
 
 
@@ -258,17 +263,16 @@ def fact_move(event_type: str, bounce_type: str | None, classification: str | No
 def apply_moves(conn: Connection, facts: Iterable[tuple[str, str | None]]) -> int:
     """Apply (lead_id, move) facts in order, forward only; returns how many leads changed.
 
-    Rows are locked in id order, the order every writer of leads uses.
+    Rows are locked in id order, the order every writer of leads uses. Ingestion calls
+    this under the workspace's ingest lock with thousands of leads, hence array literals
+    (``pgarrays``) and a plain lookup of each status.
     """
     ordered = [(lead_id, move) for lead_id, move in facts if move]
     if not ordered:
         return 0
     lead_ids = sorted({lead_id for lead_id, _ in ordered})
-    rows = conn.execute(
-        text("SELECT id, status FROM leads WHERE id = ANY(:ids) ORDER BY id FOR UPDATE"),
-        {"ids": lead_ids},
-    )
-    status = {lead_id: LeadStatus(value) for lead_id, value in rows}
+    rows = conn.execute(text(LOCK_LEADS), {"ids": text_array(lead_ids)}).all()
+    status = {lead_id: _STATUSES[value] for lead_id, value in rows}
     before = dict(status)
     for lead_id, move in ordered:
         sources, target = AUTO_MOVES[move]
@@ -276,6 +280,6 @@ def apply_moves(conn: Connection, facts: Iterable[tuple[str, str | None]]) -> in
             status[lead_id] = target
     changed = [lead_id for lead_id in status if status[lead_id] != before[lead_id]]
     if changed:
-        conn.execute(text(MOVE_LEADS), {"ids": changed,
-                                        "statuses": [status[i].value for i in changed]})
+        conn.execute(text(MOVE_LEADS), {"ids": text_array(changed),
+                                        "statuses": text_array(status[i].value for i in changed)})
     return len(changed)

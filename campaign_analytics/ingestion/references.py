@@ -6,7 +6,8 @@ size of the workspace's tables.
 
 Campaigns, leads and accounts are checked before the workspace's ingest lock is taken
 (ingestion never creates them); messages and their early events only under the lock, since
-concurrent batches of the workspace create them.
+concurrent batches of the workspace create them. Their lookup's parameters are prepared
+before it (``prepare_messages``): under the lock only the query runs.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
+from ..pgarrays import boolean_array, text_array
 from .parsing import MESSAGE_TYPES, ParsedEvent, Rejected
 
 LIVE_CAMPAIGNS = """
@@ -53,7 +55,7 @@ def _ids(events: Sequence[ParsedEvent], name: str) -> list[str]:
 
 
 def _rows(conn: Connection, sql: str, params: dict[str, object]) -> list[tuple[str, ...]]:
-    return [tuple(row) for row in conn.execute(text(sql), params)]
+    return [tuple(row) for row in conn.execute(text(sql), params).all()]
 
 
 def _split(
@@ -94,21 +96,40 @@ class _Owners:
             raise Rejected("ACCOUNT_NOT_FOUND", f"account {event.account_id} not found")
 
 
+@dataclass(frozen=True)
+class MessageLookup:
+    """The message check of a batch, prepared before the lock: its events and the query's
+    parameters (the batch's distinct message ids, and which of them are being born)."""
+
+    events: Sequence[ParsedEvent]
+    params: dict[str, object] | None
+
+
+def prepare_messages(
+    workspace_id: str, events: Sequence[ParsedEvent], births: set[str]
+) -> MessageLookup:
+    """``births`` are the messages the whole batch has sent/failed events for (rejected
+    ones too): an event of such a message must name the campaign its early events name."""
+    ids = sorted({e.message_id for e in events})
+    params: dict[str, object] | None = {
+        "ws": workspace_id, "ids": text_array(ids),
+        "births": boolean_array(i in births for i in ids),
+    } if ids else None
+    return MessageLookup(events, params)
+
+
 class _Messages:
     """Which campaign each message belongs to: stored, early events', or this batch's."""
 
-    def __init__(self, conn: Connection, workspace_id: str, events: Sequence[ParsedEvent],
-                 births: set[str]) -> None:
-        ids = sorted({e.message_id for e in events})
+    def __init__(self, conn: Connection, lookup: MessageLookup) -> None:
         self.message_campaign: dict[str, str] = {}
         self.existing: set[str] = set()
         # Messages about to be born that already have events: only their history needs
         # looking at again when the batch is written.
         self.early: set[str] = set()
-        if not ids:
+        if lookup.params is None:
             return
-        params = {"ws": workspace_id, "ids": ids, "births": [i in births for i in ids]}
-        for message_id, owner, early in _rows(conn, MESSAGES, params):
+        for message_id, owner, early in _rows(conn, MESSAGES, lookup.params):
             if owner is not None:
                 self.message_campaign[message_id] = owner
                 self.existing.add(message_id)
@@ -139,13 +160,9 @@ class MessageCheck:
     early: set[str]  # unborn messages with events stored before their sent
 
 
-def check_messages(
-    conn: Connection, workspace_id: str, events: Sequence[ParsedEvent], births: set[str]
-) -> MessageCheck:
-    """Holding the workspace's ingest lock, on the events ``check_owners`` let through.
-
-    ``births`` are the messages the whole batch has sent/failed events for (rejected ones
-    too): an event of such a message must name the campaign its early events name."""
-    known = _Messages(conn, workspace_id, events, births)
-    valid, rejected = _split(events, known.check)
+def check_messages(conn: Connection, lookup: MessageLookup) -> MessageCheck:
+    """Holding the workspace's ingest lock, on the events ``check_owners`` let through
+    (``prepare_messages`` of them)."""
+    known = _Messages(conn, lookup)
+    valid, rejected = _split(lookup.events, known.check)
     return MessageCheck(valid, rejected, known.existing, known.early)
