@@ -9,18 +9,20 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Engine, Select, TextualSelect, bindparam, select, true, update
 from sqlalchemy.orm import Session
 
 from .ids import new_id
 from .models import ApiKey
+from .prepared import Prepared
 
 KEY_PREFIX = "ca_"
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
-# Every request runs it: built once, as building it costs more than running it.
-_BY_HASH = select(ApiKey.__table__).where(ApiKey.hash == bindparam("digest"))
+_KEY_COLUMNS = tuple(ApiKey.__table__.c)
 
 
 def hash_key(plain: str) -> str:
@@ -42,17 +44,52 @@ def create_key(session: Session, workspace_id: str, name: str | None = None) -> 
     return key, plain
 
 
-def authenticate(session: Session, plain: str) -> ApiKey | None:
-    """The active key matching ``plain``, or None. Reads only: a read-only request may run
-    in one snapshot; ``record_use`` writes separately."""
+class KeyLookup:
+    """Finds a key by its digest and, with ``alongside``, reads one more row in the same
+    statement: the facts the request's answer is kept under (``analytics.facts``), so that
+    a kept answer costs one round trip. Build one per kind of request, once: compiling the
+    statement costs more than running it."""
+
+    def __init__(self, alongside: Select[Any] | TextualSelect | None = None) -> None:
+        key = select(*_KEY_COLUMNS)
+        if alongside is not None:
+            row = alongside.subquery("alongside")
+            found = select(true().label("found"), row).subquery("found")  # vs no row at all
+            key = key.add_columns(*found.c).outerjoin_from(ApiKey, found, true())
+        self._statement = Prepared(key.where(ApiKey.hash == bindparam("digest")))
+
+    @property
+    def sql(self) -> str:
+        return self._statement.sql
+
+    def find(self, engine: Engine, digest: str, params: Mapping[str, Any],
+             ) -> tuple[ApiKey | None, tuple[Any, ...] | None]:
+        row = self._statement.first(engine, {**params, "digest": digest})
+        if row is None:
+            return None, None
+        width = len(_KEY_COLUMNS)
+        key = ApiKey(**{column.key: value
+                        for column, value in zip(_KEY_COLUMNS, row[:width], strict=True)})
+        alongside = row[width + 1:] if len(row) > width and row[width] else None
+        return key, alongside
+
+
+KEY_ONLY = KeyLookup()
+
+
+def authenticate(engine: Engine, plain: str, lookup: KeyLookup = KEY_ONLY,
+                 params: Mapping[str, Any] | None = None,
+                 ) -> tuple[ApiKey | None, tuple[Any, ...] | None]:
+    """The active key matching ``plain`` (None if there is none), and the row ``lookup``
+    reads alongside it with ``params``. Reads only, outside any transaction: the
+    request's own session may be a read-only snapshot; ``record_use`` writes separately."""
     if not plain.startswith(KEY_PREFIX) or len(plain) > 200:
-        return None
+        return None, None
     digest = hash_key(plain)
-    row = session.connection().execute(_BY_HASH, {"digest": digest}).one_or_none()
-    key = None if row is None else ApiKey(**row._mapping)  # not in the session: only read
+    key, alongside = lookup.find(engine, digest, params or {})
     if key is None or not hmac.compare_digest(key.hash, digest) or not key.is_active:
-        return None
-    return key
+        return None, None
+    return key, alongside
 
 
 def should_record_use(key: ApiKey, now: datetime) -> bool:

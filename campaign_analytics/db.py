@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import select
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, make_url, text
+import psycopg
+from psycopg import pq
+from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 
 def normalize_url(url: str) -> URL:
@@ -25,16 +30,39 @@ def is_unavailable(exc: BaseException) -> bool:
     )
 
 
+def looks_alive(connection: psycopg.Connection[Any]) -> bool:
+    """Whether an idle connection is still open, without a round trip to the server.
+
+    An idle connection has nothing to read unless the server has closed it (a restart, a
+    failover, ``pg_terminate_backend``, an idle timeout: the server says why and hangs up),
+    so a readable socket means it is gone. No pooled connection LISTENs, so no notification
+    can be waiting. A peer that vanished without a word is left to TCP, as a ping would be.
+    """
+    if connection.closed or connection.pgconn.status != pq.ConnStatus.OK:
+        return False
+    readable, _, _ = select.select([connection.pgconn.socket], [], [], 0)
+    return not readable
+
+
+def _check_on_checkout(dbapi_connection: Any, _record: ConnectionPoolEntry,
+                       _proxy: PoolProxiedConnection) -> None:
+    if not looks_alive(dbapi_connection):
+        raise DisconnectionError("the server closed this pooled connection")  # pool reconnects
+
+
 def make_engine(url: str, *, pool_size: int = 5) -> Engine:
-    # pre_ping: a restarted server costs one failed checkout, not a 500 per pooled connection.
-    return create_engine(
+    """Pooled connections are checked on checkout by ``looks_alive``: a restarted server
+    costs no failed request, and a request no ``SELECT 1`` round trip (``pool_pre_ping``
+    was a third of an API request's time on a cached answer)."""
+    engine = create_engine(
         normalize_url(url),
-        pool_pre_ping=True,
         hide_parameters=True,  # errors and logs never carry request data (e-mails, keys)
         pool_size=pool_size,
         max_overflow=5,
         connect_args={"connect_timeout": 5},
     )
+    event.listen(engine, "checkout", _check_on_checkout)
+    return engine
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, Request
+from flask.sessions import SecureCookieSessionInterface
 
 from campaign_analytics.db import Database
 from campaign_analytics.logs.setup import configure_logging
@@ -33,6 +34,14 @@ BLUEPRINTS = (
 )
 
 
+class _NoSessions(SecureCookieSessionInterface):
+    """The API keeps no session: a key comes with every request. Flask's cookie session
+    would still build a signer for each request to find no cookie."""
+
+    def open_session(self, app: Flask, request: Request) -> None:
+        return None  # Flask then hands out a NullSession, which refuses writes
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     from worker.app import celery_init_app  # worker imports webapi for its entry point
 
@@ -41,6 +50,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask(__name__)
     app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=64 * 1024 * 1024)
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.session_interface = _NoSessions()
     app.extensions["settings"] = settings
 
     db = Database.connect(settings.require_database_url())

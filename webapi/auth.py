@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import Blueprint, Response, after_this_request, g, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from campaign_analytics import apikeys
+from campaign_analytics.analytics.facts import Facts, FactsQuery
 from campaign_analytics.errors import WorkspaceNotFound
 from campaign_analytics.models import ApiKey
 
-from .database import database, db_session
+from .database import View, current_view_mark, database
 from .errors import unauthorized
 
 log = logging.getLogger(__name__)
@@ -26,13 +29,37 @@ def _bearer_token() -> str:
     return token.strip()
 
 
+def facts_with_key(query: FactsQuery[Any]) -> Callable[[View], View]:
+    """Mark a view whose answer is kept under ``query``'s facts: they are read in the
+    statement that finds the caller's key (one round trip for a kept answer) and handed to
+    the view by ``facts_read_with_key``, once the key has passed every check."""
+    lookup = apikeys.KeyLookup(query.statement)
+
+    def mark(view: View) -> View:
+        view.facts_with_key = (query, lookup)  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def facts_read_with_key(query: FactsQuery[Facts]) -> Facts | None:
+    """``query``'s facts as read with the caller's key; None when the view is not marked
+    with it, or when no row came (an unknown campaign: ``query.read`` says so)."""
+    read: tuple[FactsQuery[Any], Any] | None = g.get("facts_with_key")
+    return read[1] if read is not None and read[0] is query else None
+
+
 def require_key() -> None:
     """The caller's active key (``g.api_key``); its workspace (``g.workspace_id``) is the
     only one the request may see, and the one whose rate limits it spends."""
-    key = apikeys.authenticate(db_session(), _bearer_token())
+    query, lookup = current_view_mark("facts_with_key", (None, apikeys.KEY_ONLY))
+    key, alongside = apikeys.authenticate(database().engine, _bearer_token(), lookup,
+                                          request.view_args)
     if key is None:
         raise unauthorized("Invalid or revoked API key")
     g.api_key, g.workspace_id = key, key.workspace_id
+    if query is not None and alongside is not None:
+        g.facts_with_key = (query, query.from_row(alongside))
     now = datetime.now(UTC)
     if apikeys.should_record_use(key, now):
         after_this_request(functools.partial(_record_use, key.id, now))

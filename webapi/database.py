@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from campaign_analytics.db import Database
 
 View = TypeVar("View", bound=Callable[..., object])
+Mark = TypeVar("Mark")
 
 
 def database() -> Database:
@@ -20,23 +21,25 @@ def database() -> Database:
 
 def read_only(view: View) -> View:
     """Mark a view that only reads. Its request's session runs each statement on its own
-    (no BEGIN and ROLLBACK round trips), which suits authentication and the one-statement
-    facts a cached answer is keyed by; an answer assembled from several queries takes
+    (no BEGIN and ROLLBACK round trips), which suits a one-statement read such as the
+    facts a kept answer is keyed by; an answer assembled from several queries takes
     ``snapshot_session()``."""
     view.read_only = True  # type: ignore[attr-defined]
     return view
 
 
-def _read_only() -> bool:
+def current_view_mark(name: str, default: Mark) -> Mark:
+    """What a decorator marked the view handling this request with (``read_only``, …)."""
     if not has_request_context() or request.endpoint is None:
-        return False
-    return getattr(current_app.view_functions.get(request.endpoint), "read_only", False)
+        return default
+    mark: Mark = getattr(current_app.view_functions.get(request.endpoint), name, default)
+    return mark
 
 
 def db_session() -> Session:
     if "db_session" not in g:
         session = database().sessions()
-        if _read_only():
+        if current_view_mark("read_only", False):
             session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         g.db_session = session
     session: Session = g.db_session

@@ -22,6 +22,7 @@ from ..models import (
 )
 from ..models.vocabulary import LeadStatus, Qualification, ReplyClass
 from . import rates
+from .facts import FactsQuery
 from .lead_versions import lead_version
 from .reading import REPLY_CLASSES, ROLLUP_CACHE, Counts, Engagement, by_day
 from .windows import Grouping, Window, bucket_of, last_days
@@ -75,23 +76,16 @@ class CampaignFacts:
 
 
 # Built once: constructing the statement costs more Python time than running it.
-_FACTS = (
-    select(Campaign.id, Campaign.name, Campaign.status, Campaign.created_at,
-           Workspace.timezone, RefreshState.refreshed_at, RefreshState.as_of,
-           lead_version(Campaign.id).label("lead_version"))
+CAMPAIGN_FACTS = FactsQuery(
+    select(Campaign.workspace_id, Campaign.id, Campaign.name, Campaign.status,
+           Campaign.created_at, Workspace.timezone, RefreshState.refreshed_at,
+           RefreshState.as_of, lead_version(Campaign.id).label("lead_version"))
     .join(Workspace, Workspace.id == Campaign.workspace_id)
     .outerjoin(RefreshState, RefreshState.workspace_id == Campaign.workspace_id)
     .where(Campaign.id == bindparam("campaign_id"),
-           Campaign.workspace_id == bindparam("workspace_id"), Campaign.deleted_at.is_(None))
+           Campaign.workspace_id == bindparam("workspace_id"), Campaign.deleted_at.is_(None)),
+    CampaignFacts, lambda params: CampaignNotFound(params["campaign_id"]),
 )
-
-
-def campaign_facts(session: Session, workspace_id: str, campaign_id: str) -> CampaignFacts:
-    row = session.connection().execute(
-        _FACTS, {"campaign_id": campaign_id, "workspace_id": workspace_id}).one_or_none()
-    if row is None:
-        raise CampaignNotFound(campaign_id)
-    return CampaignFacts(workspace_id, **row._asdict())
 
 
 def answer_key(facts: CampaignFacts, window: Window, grouping: Grouping, now: datetime,

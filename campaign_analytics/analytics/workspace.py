@@ -9,7 +9,7 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, select, text
+from sqlalchemy import column, func, select, text
 from sqlalchemy.orm import Session
 
 from ..campaigns import lead_counts
@@ -24,6 +24,7 @@ from ..models import (
 from ..models.vocabulary import CampaignStatus, LeadStatus
 from ..workspaces import get_workspace, validate_timezone
 from . import rates
+from .facts import FactsQuery
 from .reading import (
     ROLLUP_CACHE,
     Counts,
@@ -79,22 +80,18 @@ class WorkspaceFacts:
     campaigns: str
 
 
-_FACTS = text("""
-SELECT w.timezone, r.refreshed_at, r.as_of,
+WORKSPACE_FACTS = FactsQuery(
+    text("""
+SELECT w.id AS workspace_id, w.timezone, r.refreshed_at, r.as_of,
        (SELECT encode(sha256(convert_to(coalesce(
                    json_agg(json_build_array(c.id, c.name, c.status) ORDER BY c.id)::text,
                    ''), 'UTF8')), 'hex')
         FROM campaigns c WHERE c.workspace_id = w.id AND c.deleted_at IS NULL) AS campaigns
 FROM workspaces w LEFT JOIN refresh_state r ON r.workspace_id = w.id
 WHERE w.id = :workspace_id
-""")
-
-
-def workspace_facts(session: Session, workspace_id: str) -> WorkspaceFacts:
-    row = session.connection().execute(_FACTS, {"workspace_id": workspace_id}).one_or_none()
-    if row is None:
-        raise WorkspaceNotFound(workspace_id)
-    return WorkspaceFacts(workspace_id, **row._asdict())
+""").columns(*map(column, ("workspace_id", "timezone", "refreshed_at", "as_of", "campaigns"))),
+    WorkspaceFacts, lambda params: WorkspaceNotFound(params["workspace_id"]),
+)
 
 
 def live_campaigns(session: Session, workspace_id: str) -> list[LiveCampaign]:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 import threading
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from psycopg import pq
 from sqlalchemy import event, text
 
 from campaign_analytics.analytics.lead_versions import fold
@@ -255,24 +257,63 @@ def test_an_empty_timezone_means_the_workspaces(world: World, db: Database) -> N
         assert response.get_json()["data"]["time_range"]["timezone"] == "UTC"
 
 
-def test_a_kept_answer_costs_the_key_and_its_facts_only(app: Flask, world: World,
-                                                        db: Database) -> None:
+def test_a_kept_answer_costs_one_statement_that_never_reads_leads(
+        app: Flask, world: World, db: Database, tmp_path: Path) -> None:
+    """What the server is sent, from libpq's own trace of every pooled connection: one
+    statement a kept answer (the caller's key with the answer's facts), one round trip."""
     refresh(db, world.tenant.id, RefreshMode.FULL)
     world.lead()
-    statements: list[str] = []
     engine = app.extensions["database"].engine
+    trace = (tmp_path / "libpq.trace").open("w")
 
-    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(statement)
+    def traced(dbapi_connection: Any, *_: Any) -> None:
+        dbapi_connection.pgconn.trace(trace.fileno())
+        dbapi_connection.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
+
+    def untraced(dbapi_connection: Any, *_: Any) -> None:
+        dbapi_connection.pgconn.untrace()
 
     paths = (f"/campaigns/{world.campaign}/analytics", "/analytics/overview")
     for path in paths:
         world.tenant.get(path)
-    event.listen(engine, "before_cursor_execute", seen)
+    event.listen(engine, "checkout", traced)
+    event.listen(engine, "checkin", untraced)
     try:
         for path in paths:
             assert world.tenant.get(path).status_code == 200
     finally:
-        event.remove(engine, "before_cursor_execute", seen)
-    assert len(statements) == 4, statements  # per request: the API key, then the facts
-    assert not any(re.search(r"\bleads\b", statement) for statement in statements)
+        event.remove(engine, "checkout", traced)
+        event.remove(engine, "checkin", untraced)
+        trace.close()
+    sent = [line.split("\t") for line in (tmp_path / "libpq.trace").read_text().splitlines()
+            if line.startswith("F\t")]
+    statements = [fields for fields in sent if fields[2] in ("Execute", "Query")]
+    round_trips = [fields for fields in sent if fields[2] in ("Sync", "Query")]
+    assert len(statements) == len(round_trips) == len(paths), sent
+    texts = [fields[3] for fields in sent if fields[2] in ("Parse", "Query")]
+    texts += [app.view_functions[endpoint].facts_with_key[1].sql
+              for endpoint in ("analytics.campaign", "workspace_analytics.workspace_overview")]
+    assert texts and not any(re.search(r"\bleads\b", text) for text in texts), texts
+
+
+def test_a_kept_answer_still_checks_the_key_and_the_path(world: World, db: Database,
+                                                         make_tenant: Any) -> None:
+    """The facts come with the key, but only a key that passes every check gets them."""
+    refresh(db, world.tenant.id, RefreshMode.FULL)
+    other = make_tenant("Other")
+    kept = (f"/campaigns/{world.campaign}/analytics", "/analytics/overview")
+    for path in kept:
+        for _ in range(2):
+            assert world.tenant.get(path).status_code == 200
+        theirs = other.client.get(world.tenant.prefix + path, headers=other.headers)
+        assert theirs.status_code == 404, theirs.get_json()
+        assert theirs.get_json()["error"]["code"] == "WORKSPACE_NOT_FOUND"
+    mine = other.get(f"/campaigns/{world.campaign}/analytics")  # their id in my workspace
+    assert mine.status_code == 404 and mine.get_json()["error"]["code"] == "CAMPAIGN_NOT_FOUND"
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE api_keys SET revoked_at = now() WHERE workspace_id = :w"),
+                     {"w": world.tenant.id})
+    for path in kept:
+        response = world.tenant.get(path)
+        assert response.status_code == 401, response.get_json()
+        assert response.get_json()["error"]["code"] == "UNAUTHORIZED"

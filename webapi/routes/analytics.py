@@ -5,16 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import Response, current_app
-from sqlalchemy.orm import Session
 
 from campaign_analytics.analytics.campaign import (
+    CAMPAIGN_FACTS,
+    CampaignFacts,
     answer_key,
     campaign_analytics,
-    campaign_facts,
 )
 from campaign_analytics.analytics.requests import request_refresh
 
-from ..auth import workspace_blueprint
+from ..auth import facts_with_key, workspace_blueprint
 from ..database import db_session, read_only
 from ..limits import rate_limited
 from ..openapi import operation
@@ -31,6 +31,7 @@ bp = workspace_blueprint("analytics", __name__)
 
 @bp.get("/campaigns/<campaign_id>/analytics")
 @read_only
+@facts_with_key(CAMPAIGN_FACTS)
 @rate_limited("campaign_analytics")
 @operation(
     "A campaign's numbers over a time range", response=CampaignAnalyticsOut,
@@ -41,14 +42,13 @@ bp = workspace_blueprint("analytics", __name__)
 def campaign(workspace_id: str, campaign_id: str, query: CampaignAnalyticsQuery) -> Response:
     now = datetime.now(UTC)
 
-    def answer(session: Session) -> Answer:
-        facts = campaign_facts(session, workspace_id, campaign_id)
+    def answer(facts: CampaignFacts) -> Answer:
         window = query.window_in(facts.timezone, now)
         return (answer_key(facts, window, query.group_by, now, query.engagement),
-                lambda: CampaignAnalyticsOut.model_validate(campaign_analytics(
+                lambda session: CampaignAnalyticsOut.model_validate(campaign_analytics(
                     session, facts, window, query.group_by, now, query.engagement)))
 
-    return cached_answer(answer)
+    return cached_answer(CAMPAIGN_FACTS, answer)
 
 
 @bp.post("/analytics/refresh")

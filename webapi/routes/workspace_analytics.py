@@ -9,20 +9,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import Response
-from sqlalchemy.orm import Session
 
 from campaign_analytics.analytics.compare import compare
 from campaign_analytics.analytics.workspace import (
+    WORKSPACE_FACTS,
+    WorkspaceFacts,
     account_analytics,
     campaign_table,
     overview,
     overview_key,
     snapshot,
-    workspace_facts,
 )
 from campaign_analytics.workspaces import get_workspace
 
-from ..auth import workspace_blueprint
+from ..auth import facts_with_key, workspace_blueprint
 from ..database import read_only, snapshot_session
 from ..limits import rate_limited
 from ..openapi import operation
@@ -43,6 +43,7 @@ bp = workspace_blueprint("workspace_analytics", __name__)
 
 @bp.get("/analytics/overview")
 @read_only
+@facts_with_key(WORKSPACE_FACTS)
 @rate_limited("overview")
 @operation(
     "Every campaign's numbers over a time range, and the top 5 by reply rate",
@@ -52,14 +53,13 @@ bp = workspace_blueprint("workspace_analytics", __name__)
 def workspace_overview(workspace_id: str, query: WindowQuery) -> Response:
     now = datetime.now(UTC)
 
-    def answer(session: Session) -> Answer:
-        facts = workspace_facts(session, workspace_id)
+    def answer(facts: WorkspaceFacts) -> Answer:
         window = query.window_in(facts.timezone, now)
         return (overview_key(facts, window, query.engagement),
-                lambda: OverviewOut.model_validate(
+                lambda session: OverviewOut.model_validate(
                     overview(session, facts, window, query.engagement)))
 
-    return cached_answer(answer)
+    return cached_answer(WORKSPACE_FACTS, answer)
 
 
 @bp.get("/analytics/campaigns")
@@ -74,7 +74,7 @@ def workspace_overview(workspace_id: str, query: WindowQuery) -> Response:
 )
 def campaign_numbers(workspace_id: str, query: WindowQuery) -> Response:
     session = snapshot_session()
-    facts = workspace_facts(session, workspace_id)
+    facts = WORKSPACE_FACTS.read(session, {"workspace_id": workspace_id})
     window = query.window_in(facts.timezone, datetime.now(UTC))
     return ok(CampaignTableOut.model_validate(
         campaign_table(session, facts, window, query.engagement)))
