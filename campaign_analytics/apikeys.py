@@ -47,14 +47,20 @@ def create_key(session: Session, workspace_id: str, name: str | None = None) -> 
 class KeyLookup:
     """Finds a key by its digest and, with ``alongside``, reads one more row in the same
     statement: the facts the request's answer is kept under (``analytics.facts``), so that
-    a kept answer costs one round trip. Build one per kind of request, once: compiling the
+    a kept answer costs one round trip. ``alongside`` is read only for an active key of the
+    workspace its ``workspace_id`` parameter names: anyone else's request costs the key
+    lookup alone, as it did before. Build one per kind of request, once: compiling the
     statement costs more than running it."""
 
     def __init__(self, alongside: Select[Any] | TextualSelect | None = None) -> None:
         key = select(*_KEY_COLUMNS)
         if alongside is not None:
             row = alongside.subquery("alongside")
-            found = select(true().label("found"), row).subquery("found")  # vs no row at all
+            found = (select(true().label("found"), row)  # "found": a row, all NULL or not
+                     .where(ApiKey.workspace_id == bindparam("workspace_id"),
+                            ApiKey.revoked_at.is_(None))
+                     .limit(1)  # keeps the planner from flattening it past that condition
+                     .lateral("found"))
             key = key.add_columns(*found.c).outerjoin_from(ApiKey, found, true())
         self._statement = Prepared(key.where(ApiKey.hash == bindparam("digest")))
 

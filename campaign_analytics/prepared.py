@@ -15,12 +15,16 @@ import psycopg
 from sqlalchemy import Engine
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.expression import Executable
 
 _DIALECT = postgresql.psycopg.dialect()  # type: ignore[no-untyped-call]
 
 
 class Prepared:
+    """A statement and the values it binds itself; the caller's values fill the rest.
+    Plain bind parameters only (no expanding ``IN`` lists)."""
+
     def __init__(self, statement: Executable) -> None:
         compiled = statement.compile(dialect=_DIALECT)  # type: ignore[attr-defined]
         self.sql: str = str(compiled)
@@ -40,17 +44,22 @@ class Prepared:
         try:
             driver.autocommit = True
             row: tuple[Any, ...] | None = driver.execute(
-                self.sql, {**self._bound, **params}).fetchone()
-            driver.autocommit = False
+                self.sql, {**params, **self._bound}).fetchone()
             return row
         except psycopg.Error as exc:
-            if driver.broken:
-                connection.invalidate(exc)
-            else:
-                driver.autocommit = False
             raise _wrapped(self.sql, exc, invalidated=driver.broken) from exc
         finally:
-            connection.close()
+            _give_back(connection, driver)
+
+
+def _give_back(connection: PoolProxiedConnection, driver: psycopg.Connection[Any]) -> None:
+    """To the pool as it was lent, out of autocommit (a session's transaction must not
+    commit statement by statement); one that cannot be is closed instead."""
+    try:
+        driver.autocommit = False
+    except psycopg.Error as exc:  # broken, or left mid-statement
+        connection.invalidate(exc)
+    connection.close()
 
 
 def _wrapped(sql: str | None, exc: psycopg.Error, *, invalidated: bool) -> DBAPIError:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, Request
-from flask.sessions import SecureCookieSessionInterface
+from flask import Flask, Request, Response
+from flask.sessions import SessionInterface, SessionMixin
 
 from campaign_analytics.db import Database
 from campaign_analytics.logs.setup import configure_logging
@@ -34,12 +34,15 @@ BLUEPRINTS = (
 )
 
 
-class _NoSessions(SecureCookieSessionInterface):
+class _NoSessions(SessionInterface):
     """The API keeps no session: a key comes with every request. Flask's cookie session
     would still build a signer for each request to find no cookie."""
 
     def open_session(self, app: Flask, request: Request) -> None:
         return None  # Flask then hands out a NullSession, which refuses writes
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        return None  # never called for a NullSession
 
 
 def create_app(settings: Settings | None = None) -> Flask:

@@ -36,7 +36,7 @@ def facts_with_key(query: FactsQuery[Any]) -> Callable[[View], View]:
     lookup = apikeys.KeyLookup(query.statement)
 
     def mark(view: View) -> View:
-        view.facts_with_key = (query, lookup)  # type: ignore[attr-defined]
+        view.key_lookup = (query, lookup)  # type: ignore[attr-defined]
         return view
 
     return mark
@@ -45,21 +45,31 @@ def facts_with_key(query: FactsQuery[Any]) -> Callable[[View], View]:
 def facts_read_with_key(query: FactsQuery[Facts]) -> Facts | None:
     """``query``'s facts as read with the caller's key; None when the view is not marked
     with it, or when no row came (an unknown campaign: ``query.read`` says so)."""
-    read: tuple[FactsQuery[Any], Any] | None = g.get("facts_with_key")
+    read: tuple[FactsQuery[Any], Any] | None = g.get("key_facts")
     return read[1] if read is not None and read[0] is query else None
+
+
+def _key_lookup() -> tuple[FactsQuery[Any] | None, apikeys.KeyLookup]:
+    """The view's lookup, unless a path parameter holds a NUL: PostgreSQL text cannot, so
+    the key is looked up alone and the view refuses the path as it does for any caller."""
+    if any("\x00" in str(value) for value in (request.view_args or {}).values()):
+        return None, apikeys.KEY_ONLY
+    lookup: tuple[FactsQuery[Any] | None, apikeys.KeyLookup] = current_view_mark(
+        "key_lookup", (None, apikeys.KEY_ONLY))
+    return lookup
 
 
 def require_key() -> None:
     """The caller's active key (``g.api_key``); its workspace (``g.workspace_id``) is the
     only one the request may see, and the one whose rate limits it spends."""
-    query, lookup = current_view_mark("facts_with_key", (None, apikeys.KEY_ONLY))
+    query, lookup = _key_lookup()
     key, alongside = apikeys.authenticate(database().engine, _bearer_token(), lookup,
                                           request.view_args)
     if key is None:
         raise unauthorized("Invalid or revoked API key")
     g.api_key, g.workspace_id = key, key.workspace_id
     if query is not None and alongside is not None:
-        g.facts_with_key = (query, query.from_row(alongside))
+        g.key_facts = (query, query.from_row(alongside))
     now = datetime.now(UTC)
     if apikeys.should_record_use(key, now):
         after_this_request(functools.partial(_record_use, key.id, now))

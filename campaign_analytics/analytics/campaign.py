@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import bindparam, func, select
@@ -72,7 +73,7 @@ class CampaignFacts:
     timezone: str
     refreshed_at: datetime | None
     as_of: datetime | None
-    lead_version: int
+    lead_version: Decimal  # a sum of bigints
 
 
 # Built once: constructing the statement costs more Python time than running it.

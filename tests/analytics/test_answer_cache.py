@@ -291,7 +291,7 @@ def test_a_kept_answer_costs_one_statement_that_never_reads_leads(
     round_trips = [fields for fields in sent if fields[2] in ("Sync", "Query")]
     assert len(statements) == len(round_trips) == len(paths), sent
     texts = [fields[3] for fields in sent if fields[2] in ("Parse", "Query")]
-    texts += [app.view_functions[endpoint].facts_with_key[1].sql
+    texts += [app.view_functions[endpoint].key_lookup[1].sql
               for endpoint in ("analytics.campaign", "workspace_analytics.workspace_overview")]
     assert texts and not any(re.search(r"\bleads\b", text) for text in texts), texts
 
@@ -317,3 +317,21 @@ def test_a_kept_answer_still_checks_the_key_and_the_path(world: World, db: Datab
         response = world.tenant.get(path)
         assert response.status_code == 401, response.get_json()
         assert response.get_json()["error"]["code"] == "UNAUTHORIZED"
+
+
+def test_a_nul_in_the_path_is_answered_as_before(world: World, make_tenant: Any) -> None:
+    """The path's ids go into the key's statement on kept views; one PostgreSQL text cannot
+    hold must not turn the key's 401 or the path's 404 into a database error."""
+    other = make_tenant("Other")
+    path = world.tenant.prefix + "/campaigns/cmp_a%00b/analytics"
+    answers = {
+        "unknown key": (world.tenant.client.get(path, headers={"Authorization": "Bearer ca_x"}),
+                        401, "UNAUTHORIZED"),
+        "another workspace's key": (other.client.get(path, headers=other.headers),
+                                    404, "WORKSPACE_NOT_FOUND"),
+        "the workspace's key": (world.tenant.client.get(path, headers=world.tenant.headers),
+                                400, "VALIDATION_ERROR"),
+    }
+    for who, (response, status, code) in answers.items():
+        assert response.status_code == status, (who, response.get_data(as_text=True))
+        assert response.get_json()["error"]["code"] == code, who
