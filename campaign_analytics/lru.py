@@ -20,10 +20,10 @@ class Lru:
     def get(self, key: Hashable) -> Any:
         """The value kept under ``key``, or None."""
         with self._lock:
-            if key in self._items:
+            value = self._items.get(key)
+            if value is not None:
                 self._items.move_to_end(key)
-                return self._items[key]
-        return None
+        return value
 
     def put(self, key: Hashable, value: Any) -> None:
         with self._lock:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from functools import cached_property
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -48,16 +49,17 @@ class Window:
     period: str
     timezone: str
 
+    @cached_property  # windows are keys of kept answers: hashed and compared per request
     def _instants(self) -> tuple[datetime, datetime, str, str]:
         return self.start.astimezone(UTC), self.end.astimezone(UTC), self.period, self.timezone
 
     # Equal and hashed by instant: two local times of the same zone compare by wall clock,
     # fold ignored, so 01:30 EDT and 01:30 EST (an hour apart) would otherwise be one key.
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Window) and self._instants() == other._instants()
+        return isinstance(other, Window) and self._instants == other._instants
 
     def __hash__(self) -> int:
-        return hash(self._instants())
+        return hash(self._instants)
 
     @property
     def zone(self) -> ZoneInfo:
