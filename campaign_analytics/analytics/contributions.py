@@ -352,28 +352,35 @@ per_lead AS (
 class Verdicts:
     """Which verdicts of ``engaged`` to store: those of every message, or (``since_judged``)
     of the messages with an event after watermark ``:judged`` (a message's verdicts change
-    only when it has new events). Of those, only new and changed ones are written: each is
-    first looked up by key, since a conflicting ``INSERT`` locks, and so writes, even a row
-    it leaves as it was. After the workspace's verdicts were deleted (``rewrite``) every
-    one is new, and none is looked up."""
+    only when it has new events). Verdicts are stored up to the watermark ``:stored``
+    (``stored``; each refresh stores those of every event it reads): a later event has
+    none, so its verdict is simply inserted. Any other is first looked up by key and
+    written only when new or changed (a rules change may keep a reason and change its
+    verdict), since a conflicting ``INSERT`` locks, and so writes, even a row it leaves as
+    it was. Without ``stored`` (a first refresh: none stored) every one is inserted; a
+    conflict check would cost as much again as the insertion."""
 
     rules: Rules
     since_judged: bool = False
-    rewrite: bool = False
+    stored: bool = True
 
     def sql(self) -> str:
         verdict, reason = names_sql(self.rules, "reason")
+        insert = f"""INSERT INTO event_verdicts (event_id, workspace_id, campaign_id, verdict,
+                                reason)
+    SELECT id, :ws, campaign_id, {verdict}, {reason} FROM engaged WHERE sign = 1"""
+        if not self.stored:
+            return f"\nby_verdict AS (\n    {insert}\n),"
         touched = ("AND message_id IN (SELECT message_id FROM ev WHERE id > :judged)"
                    if self.since_judged else "")
-        # A reason has one verdict (the rules loader sees to it): comparing reasons is enough.
-        changed = "" if self.rewrite else (
-            "AND (SELECT v.reason FROM event_verdicts v WHERE v.event_id = engaged.id) "
-            f"IS DISTINCT FROM {reason}")
+        changed = ("AND (SELECT v.verdict || ' ' || v.reason FROM event_verdicts v "
+                   f"WHERE v.event_id = engaged.id) IS DISTINCT FROM {verdict} || ' ' || {reason}")
         return f"""
+by_new_verdict AS (
+    {insert} AND id > :stored
+),
 by_verdict AS (
-    INSERT INTO event_verdicts (event_id, workspace_id, campaign_id, verdict, reason)
-    SELECT id, :ws, campaign_id, {verdict}, {reason} FROM engaged
-    WHERE sign = 1 {touched} {changed}
+    {insert} AND id <= :stored {touched} {changed}
     ON CONFLICT (event_id) DO UPDATE SET (verdict, reason) = ROW(EXCLUDED.verdict, EXCLUDED.reason)
 ),"""
 
@@ -382,14 +389,18 @@ def apply_sql(contributions: str, *, upsert: bool, prefix: str = "",
               verdicts: Verdicts | None = None) -> str:
     """Add ``fine``, ``reasons`` and ``per_lead`` to the rollup tables (or to tables of the
     same shape named with ``prefix``), and with ``verdicts`` the verdicts of ``engaged``
-    to ``event_verdicts``, in one statement."""
+    to ``event_verdicts``, in one statement. A change (``upsert``) skips the rows of
+    buckets where it adds nothing: most of those an increment touches (a message's send
+    and delivery, counted out as of ``:old`` and back in as of ``:new``), whose rows exist
+    already, and updating them would only write them again; a rebuild has none."""
     columns = ", ".join(COUNTERS)
     grouped = ", ".join(f"sum({name})" for name in COUNTERS)
+    adds = f"WHERE ({columns}) <> ({', '.join('0' for _ in COUNTERS)})" if upsert else ""
     return f"""{contributions},{verdicts.sql() if verdicts else ""}
 by_delivery AS (
     INSERT INTO {prefix}rollup_delivery_buckets (workspace_id, campaign_id, account_id, provider,
                                          bucket, {columns})
-    SELECT :ws, campaign_id, account_id, provider, bucket, {columns} FROM fine
+    SELECT :ws, campaign_id, account_id, provider, bucket, {columns} FROM fine {adds}
     {_add("rollup_delivery_buckets", "workspace_id, bucket, campaign_id, account_id, provider",
           upsert)}
 ),
@@ -397,6 +408,7 @@ by_reason AS (
     INSERT INTO {prefix}rollup_bounce_reasons (workspace_id, campaign_id, account_id, bucket,
                                        bounce_type, reason, bounces)
     SELECT :ws, campaign_id, account_id, bucket, bounce_type, reason, bounces FROM reasons
+    {"WHERE bounces <> 0" if upsert else ""}
     {_add("rollup_bounce_reasons",
           "workspace_id, bucket, campaign_id, account_id, bounce_type, reason", upsert,
           ("bounces",))}
@@ -407,7 +419,7 @@ by_lead AS (
     {_add("rollup_lead_messages", "campaign_id, lead_id", upsert, ("sent", "failed"))}
 )
 INSERT INTO {prefix}rollup_campaign_buckets (workspace_id, campaign_id, bucket, {columns})
-SELECT :ws, campaign_id, bucket, {grouped} FROM fine GROUP BY campaign_id, bucket
+SELECT :ws, campaign_id, bucket, {grouped} FROM fine {adds} GROUP BY campaign_id, bucket
 {_add("rollup_campaign_buckets", "campaign_id, bucket", upsert)}
 """
 

@@ -123,7 +123,8 @@ def _run(
     watermark = max(watermark, previous)
     new_events = _count_events(conn, workspace_id, previous, watermark)
     if mode is RefreshMode.FULL or not same_rules:
-        _rebuild(conn, workspace_id, watermark, rules, judged=previous if same_rules else None)
+        _rebuild(conn, workspace_id, watermark, rules, judged=previous if same_rules else None,
+                 stored=previous if state is not None else None)
         _save_state(conn, workspace_id, watermark, as_of, rules, full=True)
         return RefreshResult(RefreshMode.FULL, watermark, as_of, new_events)
     assert state is not None
@@ -133,19 +134,22 @@ def _run(
 
 
 def _rebuild(conn: Connection, workspace_id: str, watermark: int, rules: Rules, *,
-             judged: int | None) -> None:
+             judged: int | None, stored: int | None) -> None:
     """Empty rollups are filled directly; populated ones (the nightly case) are computed
     into temporary tables and merged, so unchanged rows are not rewritten. Verdicts up to
     watermark ``judged`` are current (each refresh stored those of the messages it
     touched), so only messages with later events are stored again, and none when there
-    are none; ``None`` (new rules): every verdict is made again."""
+    are none; ``None`` (new rules): every verdict is made again, and only those the rules
+    change are written. Verdicts are stored up to watermark ``stored``, under these rules
+    or others; ``None``: none is (a first refresh), and every one is inserted."""
     # Reclassifications are already in the replies this snapshot reads.
     conn.execute(delete(ReplyCorrection).where(ReplyCorrection.workspace_id == workspace_id))
-    if judged is None:
+    if stored is None:
         conn.execute(delete(EventVerdict).where(EventVerdict.workspace_id == workspace_id))
     verdicts = None if judged == watermark else Verdicts(
-        rules, since_judged=judged is not None, rewrite=judged is None)
-    params = {"ws": workspace_id, "new": watermark, "judged": judged or 0}
+        rules, since_judged=judged is not None, stored=stored is not None)
+    params = {"ws": workspace_id, "new": watermark, "judged": judged or 0,
+              "stored": stored or 0}
     _judge_clients(conn, WORKSPACE, rules, params)
     contributions = events_sql(WORKSPACE, rules, since=False)
     populated = conn.execute(select(CampaignBucket.campaign_id).where(
@@ -225,9 +229,11 @@ def _aggregate_scope(
     conn.execute(text("ANALYZE refresh_events"))
     _judge_clients(conn, SCOPE, rules, params)
     since = old is not None
+    # Verdicts are stored up to the previous watermark (``old``), or all (``new``): a
+    # campaign rebuild re-reads only events some refresh read.
     _aggregate(conn, apply_sql(events_sql(SCOPE, rules, since=since), upsert=since,
                                verdicts=Verdicts(rules)),
-               {**params, "old": old} if since else params)
+               {**params, "old": old, "stored": old} if since else {**params, "stored": new})
 
 
 def _judge_clients(conn: Connection, source: Source, rules: Rules,

@@ -333,7 +333,7 @@ def test_an_incremental_refresh_classifies_new_events_as_a_full_rebuild_does(
     """New opens and clicks of old messages (a scanner, a burst, a person); new messages
     whose click is refreshed before their delivery arrives (which then makes the click too
     fast); a full refresh under the same rules: then a rebuild under "changed" rules must
-    find exactly the same rollups and verdicts."""
+    find exactly the same rollups and verdicts, whatever the older rules stored."""
     with db.engine.connect() as conn:
         old = conn.execute(text(
             "SELECT message_id, campaign_id, lead_id, account_id, sent_at FROM messages "
@@ -378,9 +378,18 @@ def test_an_incremental_refresh_classifies_new_events_as_a_full_rebuild_does(
     post(data, [newest])
     refresh(db, data.id, RefreshMode.FULL)  # the nightly rebuild judges what it adds
     assert verdict_of(db, data.id, newest["external_id"]) == ("human", "person")
-    before = rollups(db, data.id)
+    before = rollups(db, data.id)  # with the verdicts
+    stale = [row.event_id for row in before["verdicts"][:3]]
     with db.engine.begin() as conn:  # as after a rule change: everything is re-made
         conn.execute(text("UPDATE refresh_state SET engagement_rules = 'older rules' "
                           "WHERE workspace_id = :ws"), {"ws": data.id})
+        # What older rules could have stored: another verdict for the same reason, another
+        # reason, no verdict at all.
+        conn.execute(text("UPDATE event_verdicts SET verdict = CASE verdict "
+                          "WHEN 'machine' THEN 'human' ELSE 'machine' END WHERE event_id = :e"),
+                     {"e": stale[0]})
+        conn.execute(text("UPDATE event_verdicts SET reason = 'an_older_rule' "
+                          "WHERE event_id = :e"), {"e": stale[1]})
+        conn.execute(text("DELETE FROM event_verdicts WHERE event_id = :e"), {"e": stale[2]})
     assert refresh(db, data.id, RefreshMode.INCREMENTAL).mode is RefreshMode.FULL
     assert rollups(db, data.id) == before
