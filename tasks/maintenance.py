@@ -10,18 +10,19 @@ from celery import shared_task
 from campaign_analytics.exports import retention
 from campaign_analytics.exports.storage import storage_from_settings
 from campaign_analytics.jobs import sweeper
-from worker.broker import mark_swept, restarted_empty_at
+from worker.broker import lost_epoch, mark_swept
 
 from .runtime import database, publisher, settings
 
 
 @shared_task(name="maintenance.sweep_jobs", bind=True)
 def sweep_jobs(self: Any) -> dict[str, int]:
-    lost_before = restarted_empty_at(self.app)
+    epoch = lost_epoch(self.app)
+    lost_before = epoch.started if epoch is not None else None
     with database().sessions() as session:
         report = sweeper.sweep(session, publisher(), settings(), lost_before=lost_before)
-    if lost_before is not None and report.complete:
-        mark_swept(self.app)
+    if epoch is not None and report.complete:
+        mark_swept(self.app, epoch)
     return asdict(report)
 
 

@@ -5,6 +5,7 @@ JOB_REDELIVER_AFTER_SECONDS to find out would leave those jobs idle for minutes.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from celery import Celery
@@ -13,9 +14,26 @@ log = logging.getLogger(__name__)
 
 EPOCH_KEY = "campaign-analytics:broker-epoch"
 
+# Sets the marker only on the server run that was swept: a sweep that took long enough for
+# Redis to restart empty behind it must not mark the new, unswept server as done.
+_MARK_IF_SAME_RUN = """
+local run_id = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
+if run_id ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], run_id)
+return 1
+"""
 
-def restarted_empty_at(celery: Celery) -> datetime | None:
-    """When the broker started, if it has lost the marker a complete sweep left in it.
+
+@dataclass(frozen=True)
+class LostEpoch:
+    """A broker server run that has no marker: jobs published before it started may be lost."""
+
+    started: datetime
+    run_id: str
+
+
+def lost_epoch(celery: Celery) -> LostEpoch | None:
+    """The broker's current run, if it has lost the marker a complete sweep left in it.
 
     A missing marker alone does not tell a restart from a first start on a new database;
     the start time does: only messages published before it can be gone. None when the
@@ -28,17 +46,22 @@ def restarted_empty_at(celery: Celery) -> datetime | None:
             if client.exists(EPOCH_KEY):
                 return None
             seconds, micros = client.time()
-            uptime = int(client.info("server")["uptime_in_seconds"])
+            server = client.info("server")
     except Exception as exc:
         log.warning("could not check the broker's epoch marker: %s", exc)
         return None
-    started = datetime.fromtimestamp(seconds + micros / 1e6, UTC) - timedelta(seconds=uptime)
+    uptime = timedelta(seconds=int(server["uptime_in_seconds"]))
+    started = datetime.fromtimestamp(seconds + micros / 1e6, UTC) - uptime
     log.warning("the broker has no epoch marker (it started at %s, or this database is new): "
                 "republishing every queued job published before then", started.isoformat())
-    return started
+    return LostEpoch(started, str(server["run_id"]))
 
 
-def mark_swept(celery: Celery) -> None:
-    """Every job the broker lost has been published again: stop looking."""
+def mark_swept(celery: Celery, epoch: LostEpoch) -> bool:
+    """Every job lost before ``epoch`` has been published again: stop looking, unless the
+    broker has restarted since (then the next sweep finds no marker and starts over)."""
     with celery.connection_for_write() as conn:
-        conn.default_channel.client.set(EPOCH_KEY, "1")
+        marked = conn.default_channel.client.eval(_MARK_IF_SAME_RUN, 1, EPOCH_KEY, epoch.run_id)
+    if not marked:
+        log.warning("the broker restarted during the sweep: the next sweep republishes again")
+    return bool(marked)

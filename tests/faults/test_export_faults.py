@@ -45,7 +45,7 @@ def assert_matches_an_undisturbed_run(db: Database, tenant: Tenant, export_id: s
     rerun = load(db, export_id)
     undisturbed_id = request_export(tenant)
     wait_until(lambda: load(db, undisturbed_id).status == "completed", 120,
-               f"the second export did not complete:\n{worker.log()}")
+               lambda: f"the second export did not complete:\n{worker.log()}")
     undisturbed = load(db, undisturbed_id)
     assert undisturbed.attempts == 1
     assert (rerun.row_count, rerun.file_sha256) == (undisturbed.row_count,
@@ -67,7 +67,7 @@ def test_a_worker_killed_mid_export_leaves_nothing_downloadable_and_the_rerun_ma
     worker = celery_processes("worker", worker_env, name="doomed")
     export_id = request_export(tenant)
     wait_until(lambda: writing(db, export_id), 60,
-               f"the export to start writing:\n{worker.log()}", interval=0.05)
+               lambda: f"the export to start writing:\n{worker.log()}", interval=0.05)
     worker.kill_group()
     status = tenant.get(f"/analytics/exports/{export_id}").get_json()["data"]
     assert status["status"] == "processing" and status["download_url"] is None
@@ -86,7 +86,7 @@ def test_a_worker_killed_mid_export_leaves_nothing_downloadable_and_the_rerun_ma
         return bool(status["status"] == "completed")
 
     wait_until(completed_and_never_served_before, 120,
-               f"the export was not completed after the kill:\n{replacement.log()}")
+               lambda: f"the export was not completed after the kill:\n{replacement.log()}")
     assert load(db, export_id).attempts >= 2
     assert replacement.log().count(f"job {export_id} (export) completed") == 1
     assert_matches_an_undisturbed_run(db, tenant, export_id, replacement)
@@ -104,7 +104,7 @@ def test_sigterm_hands_a_running_export_to_the_next_worker_at_once(
     leaving = celery_processes("worker", worker_env, name="leaving")
     export_id = request_export(tenant)
     wait_until(lambda: writing(db, export_id), 60,
-               f"the export to start writing:\n{leaving.log()}", interval=0.05)
+               lambda: f"the export to start writing:\n{leaving.log()}", interval=0.05)
 
     asked = time.monotonic()
     assert leaving.terminate() == 0, leaving.log()
@@ -117,7 +117,7 @@ def test_sigterm_hands_a_running_export_to_the_next_worker_at_once(
 
     arriving = celery_processes("worker", worker_env, name="arriving")
     wait_until(lambda: load(db, export_id).status == "completed", 120,
-               f"the handed-back export was not completed:\n{arriving.log()}")
+               lambda: f"the handed-back export was not completed:\n{arriving.log()}")
     done = load(db, export_id)
     assert done.attempts == 1
     assert arriving.log().count(f"job {export_id} (export) completed") == 1

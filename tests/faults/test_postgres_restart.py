@@ -120,7 +120,8 @@ def test_the_api_answers_503_while_postgres_is_away_and_jobs_finish_afterwards(
     after = submit(steps=1)
     everything = [running, waiting, after]
     wait_until(lambda: all(job_status(db, job) == "completed" for job in everything), 120,
-               f"{[(job, job_status(db, job)) for job in everything]}\n{worker.log()[-6000:]}")
+               lambda: f"{[(job, job_status(db, job)) for job in everything]}\n"
+                       f"{worker.log()[-6000:]}")
     completions = re.findall(r"job (\S+) \(diagnostic\) completed", worker.log())
     assert sorted(completions) == sorted(everything), "a job ran twice, or not at all"
     assert tenant.get("/campaigns").status_code == 200

@@ -34,7 +34,7 @@ def test_jobs_survive_redis_restarting_empty_and_new_ones_still_run(
     # One worker slot: one job runs, the others wait in Redis when it goes.
     in_flight = [submit(broker_tenant, steps=6, step_seconds=0.5) for _ in range(4)]
     wait_until(lambda: load(db, in_flight[0]).progress.get("done", 0) >= 1, 60,
-               f"the first job never started:\n{worker.log()[-4000:]}")
+               lambda: f"the first job never started:\n{worker.log()[-4000:]}")
 
     own_broker.stop()
     time.sleep(2)  # the worker and beat see the broker gone
@@ -47,8 +47,8 @@ def test_jobs_survive_redis_restarting_empty_and_new_ones_still_run(
         return all(load(db, job_id).status == "completed" for job_id in everything)
 
     wait_until(all_completed, 120,
-               f"jobs not completed: {[(j, load(db, j).status) for j in everything]}\n"
-               f"worker:\n{worker.log()[-6000:]}\nbeat:\n{beat.log()[-3000:]}")
+               lambda: f"jobs not completed: {[(j, load(db, j).status) for j in everything]}\n"
+                       f"worker:\n{worker.log()[-6000:]}\nbeat:\n{beat.log()[-3000:]}")
     time.sleep(3)  # a late duplicate would have run by now
     completions = re.findall(r"job (\S+) \(diagnostic\) completed", worker.log())
     assert sorted(completions) == sorted(everything), "a job ran twice, or not at all"

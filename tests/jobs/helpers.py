@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import update
@@ -45,7 +46,9 @@ def set_job(db: Database, job_id: str, **values: Any) -> None:
         session.commit()
 
 
-def wait_until(predicate: Any, timeout: float, message: str = "", interval: float = 0.2) -> None:
+def wait_until(predicate: Any, timeout: float, message: str | Callable[[], str] = "",
+               interval: float = 0.2) -> None:
+    """``message`` may be a callable, to show the logs as they are when the time is up."""
     import time
 
     deadline = time.monotonic() + timeout
@@ -53,4 +56,5 @@ def wait_until(predicate: Any, timeout: float, message: str = "", interval: floa
         if predicate():
             return
         time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s: {message}")
+    explained = message() if callable(message) else message
+    raise AssertionError(f"condition not met within {timeout}s: {explained}")
