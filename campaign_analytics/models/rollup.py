@@ -133,13 +133,13 @@ class EventVerdict(Base):
     __tablename__ = "event_verdicts"
 
     event_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    # No foreign key to workspaces: a refresh writes a workspace's verdicts all at once (its
-    # first, or the first after a rules change), and each key costs a lookup per row. The
-    # rows go with their campaign (the key below): a purge deletes them, and deleting a
-    # workspace deletes its campaigns. ``workspace_id`` only selects a workspace's rows.
+    # No foreign keys: a refresh writes a workspace's verdicts all at once (its first, or
+    # the first after a rules change), and each key costs a lookup per row. The rows go
+    # with their campaign: a purge deletes them, and a trigger on campaigns (migration
+    # 0010) those of a campaign deleted otherwise, e.g. with its workspace.
+    # ``workspace_id`` only selects a workspace's rows.
     workspace_id: Mapped[str] = mapped_column(String(40))
-    campaign_id: Mapped[str] = mapped_column(
-        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    campaign_id: Mapped[str] = mapped_column(String(40), index=True)
     verdict: Mapped[str] = mapped_column(String(8))
     reason: Mapped[str] = mapped_column(String(40))
 
