@@ -1,5 +1,5 @@
-"""Verdict rows have no key to their workspace (a lookup less per row written): they go
-with their campaign, whether the campaign is purged or its workspace deleted."""
+"""Verdict rows have no foreign keys (lookups less per row written): they go with their
+campaign, whether the campaign is purged or its workspace deleted (a trigger)."""
 
 from __future__ import annotations
 
