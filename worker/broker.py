@@ -14,6 +14,15 @@ log = logging.getLogger(__name__)
 
 EPOCH_KEY = "campaign-analytics:broker-epoch"
 
+# One script, so that the marker, the clock and the run are read on one server run: a
+# client that reconnects between commands could otherwise pair one run's TIME with the
+# next one's uptime. Returns {marker exists, TIME, run_id, uptime_in_seconds}.
+_READ_EPOCH = """
+local server = redis.call('INFO', 'server')
+return {redis.call('EXISTS', KEYS[1]), redis.call('TIME'),
+        string.match(server, 'run_id:(%x+)'),
+        tonumber(string.match(server, 'uptime_in_seconds:(%d+)'))}
+"""
 # Sets the marker only on the server run that was swept: a sweep that took long enough for
 # Redis to restart empty behind it must not mark the new, unswept server as done.
 _MARK_IF_SAME_RUN = """
@@ -42,19 +51,18 @@ def lost_epoch(celery: Celery) -> LostEpoch | None:
     """
     try:
         with celery.connection_for_write() as conn:
-            client = conn.default_channel.client
-            if client.exists(EPOCH_KEY):
-                return None
-            seconds, micros = client.time()
-            server = client.info("server")
+            exists, (seconds, micros), run_id, uptime = conn.default_channel.client.eval(
+                _READ_EPOCH, 1, EPOCH_KEY)
     except Exception as exc:
         log.warning("could not check the broker's epoch marker: %s", exc)
         return None
-    uptime = timedelta(seconds=int(server["uptime_in_seconds"]))
-    started = datetime.fromtimestamp(seconds + micros / 1e6, UTC) - uptime
+    if exists:
+        return None
+    now = datetime.fromtimestamp(int(seconds) + int(micros) / 1e6, UTC)
+    started = now - timedelta(seconds=int(uptime))
     log.warning("the broker has no epoch marker (it started at %s, or this database is new): "
                 "republishing every queued job published before then", started.isoformat())
-    return LostEpoch(started, str(server["run_id"]))
+    return LostEpoch(started, run_id.decode() if isinstance(run_id, bytes) else str(run_id))
 
 
 def mark_swept(celery: Celery, epoch: LostEpoch) -> bool:
