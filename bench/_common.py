@@ -208,12 +208,18 @@ def generate(db: Any, url: str, ws: str, events: int, seed: int, end: datetime) 
     say(f"generate seed {seed}: {events:,} events in {report.elapsed_seconds:.0f} s "
         f"({report.events_per_second:,.0f}/s); rows "
         + ", ".join(f"{t} {n:,}" for t, n in sorted(report.rows.items())))
+    settle(url)
+
+
+def settle(url: str, after: str = "") -> None:
+    """VACUUM ANALYZE and a CHECKPOINT: tables a benchmark just wrote are vacuumed and
+    written out now, not by autovacuum and the checkpointer during a measurement."""
     elapsed = timed()
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
         with contextlib.suppress(psycopg.Error):
             conn.execute("CHECKPOINT")
-    say(f"VACUUM ANALYZE + CHECKPOINT {elapsed():.0f} s")
+    say(f"VACUUM ANALYZE + CHECKPOINT{after} {elapsed():.1f} s")
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -5,8 +5,8 @@
         [--connections 16] [--workers 2] [--threads 4]
 
 On a throw-away database (``ca_bench_<hex>``, dropped at the end even on failure): one
-workspace, ``generate_dataset`` of N events (default 1,000,000), ``VACUUM ANALYZE``, a full
-refresh, ``VACUUM ANALYZE`` and ``CHECKPOINT`` again. Then gunicorn serves
+workspace, ``generate_dataset`` of N events (default 1,000,000), ``VACUUM ANALYZE`` and a
+``CHECKPOINT``, a full refresh, and both again. Then gunicorn serves
 ``webapi:create_app()`` (default 2 workers x 4 threads, ``gthread``: a 2-core machine, and
 a thread waiting on PostgreSQL leaves the core to another) with
 ``RATE_LIMITS_ENABLED=false`` (the per-workspace budgets, 60-100 requests a minute, would
@@ -46,6 +46,7 @@ from _common import (
     max_rss_mb,
     say,
     scratch_database,
+    settle,
     sigterm_as_exit,
     start_gunicorn,
     stop_gunicorn,
@@ -101,19 +102,14 @@ def prepare(db: Database, url: str, events: int, seed: int) -> tuple[str, str, s
     ws = workspace.id
     report = generate_dataset(db, ws, events, seed)
     say(f"generated {events:,} events in {report.elapsed_seconds:.0f} s")
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("VACUUM ANALYZE")
+    settle(url)
     elapsed = timed()
     refresh(db, ws, RefreshMode.FULL)
     say(f"full refresh {elapsed():.1f} s")
     # A settled server: autovacuum of the rollup tables the refresh just filled (millions of
     # rows at 10M events), and the checkpoint writing them out, would otherwise take a core
     # during whichever endpoint runs then.
-    elapsed = timed()
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("VACUUM ANALYZE")
-        conn.execute("CHECKPOINT")
-    say(f"VACUUM ANALYZE + CHECKPOINT after the refresh {elapsed():.1f} s")
+    settle(url, " after the refresh")
     with psycopg.connect(url) as conn:
         campaign, messages = conn.execute(
             "SELECT campaign_id, count(*) FROM messages WHERE workspace_id = %s "
