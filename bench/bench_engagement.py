@@ -409,16 +409,17 @@ def verdict_figures(url: str) -> None:
         say(f"event_verdicts on B: {rows:,} rows, {size / 2**20:.1f} MB with indexes "
             f"({heap / 2**20:.1f} MB heap; dead rows of the re-classification included)")
         by_type = conn.execute(
-            "SELECT e.type, count(*), count(*) FILTER (WHERE v.verdict = 'machine'), "
-            "count(*) FILTER (WHERE v.verdict = 'unknown') "
+            "SELECT e.type, count(*), count(*) FILTER (WHERE r.verdict = 'machine'), "
+            "count(*) FILTER (WHERE r.verdict = 'unknown') "
             "FROM event_verdicts v JOIN email_events e ON e.id = v.event_id "
-            "GROUP BY 1 ORDER BY 1").fetchall()
+            "JOIN verdict_reasons r ON r.id = v.reason_id GROUP BY 1 ORDER BY 1").fetchall()
         for kind, total, machine, unknown in by_type:
             say(f"  {kind}: {total:,} judged, {machine:,} machine = {machine / total:.1%}, "
                 f"{unknown:,} unknown = {unknown / total:.1%}")
         reasons = conn.execute(
-            "SELECT verdict, reason, count(*) FROM event_verdicts GROUP BY 1, 2 "
-            "ORDER BY 3 DESC").fetchall()
+            "SELECT r.verdict, r.reason, count(*) FROM event_verdicts v "
+            "JOIN verdict_reasons r ON r.id = v.reason_id GROUP BY 1, 2 ORDER BY 3 DESC"
+        ).fetchall()
         say("  reasons: " + ", ".join(f"{r} ({v}) {n:,}" for v, r, n in reasons))
 
 

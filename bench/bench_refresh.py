@@ -26,7 +26,8 @@ workspace, ``generate_dataset`` of N events, ``VACUUM ANALYZE``; then
 
 Prints times, ratios, the machine's load average at each step, the process's peak RSS and
 the rollup tables' sizes. ``--explain`` prints ``EXPLAIN (ANALYZE, BUFFERS)`` of the full
-refresh statement (rolled back) on the first base.
+refresh statement (rolled back) on the first base, and after each measured increment runs
+another one under auto_explain, printing the plan of each of its statements over 20 ms.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from _common import (
     sigterm_as_exit,
     timed,
 )
+from sqlalchemy import event as sa_event
 from sqlalchemy import text
 
 from campaign_analytics.analytics.contributions import (
@@ -319,6 +321,39 @@ def explain(db: Database, ws: str) -> None:
     print("\n".join(plan), flush=True)
 
 
+# auto_explain, for one instrumented incremental refresh: the plan of every statement slower
+# than 20 ms, nested ones included, sent back to the client as a notice.
+AUTO_EXPLAIN = ("LOAD 'auto_explain'", "SET auto_explain.log_min_duration = '20ms'",
+                "SET auto_explain.log_analyze = on", "SET auto_explain.log_buffers = on",
+                "SET auto_explain.log_nested_statements = on",
+                "SET auto_explain.log_level = 'notice'")
+
+
+def explain_incremental(db: Database, url: str, ws: str, rng: random.Random, tag: str,
+                        full_seconds: float) -> None:
+    """Another 10,000 events ingested and refreshed on connections with ``AUTO_EXPLAIN``,
+    printing the plans: where an increment's time goes. Its times are not figures (the
+    instrumentation costs)."""
+    plans: list[str] = []
+
+    def instrument(dbapi: Any, _record: Any) -> None:
+        dbapi.add_notice_handler(lambda notice: plans.append(notice.message_primary or ""))
+        with dbapi.cursor() as cursor:
+            for statement in AUTO_EXPLAIN:
+                cursor.execute(statement)
+        dbapi.commit()
+
+    db.engine.dispose()
+    sa_event.listen(db.engine, "connect", instrument)
+    try:
+        say("instrumented increment (auto_explain; times not comparable):")
+        run_incremental(db, url, ws, rng, tag, full_seconds)
+    finally:
+        sa_event.remove(db.engine, "connect", instrument)
+        db.engine.dispose()
+    print("\n\n".join(plans), flush=True)
+
+
 def rollup_sizes(url: str) -> str:
     parts = []
     with psycopg.connect(url) as conn:
@@ -356,7 +391,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--double", action="store_true",
                         help="also generate N more events (another seed) and measure again")
     parser.add_argument("--explain", action="store_true",
-                        help="EXPLAIN ANALYZE the full refresh statement on the first base")
+                        help="EXPLAIN ANALYZE the full refresh statement on the first base, and "
+                             "an extra increment on each base under auto_explain")
     parser.add_argument("--admin-url", default=default_admin_url())
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
@@ -398,6 +434,7 @@ def main(argv: list[str] | None = None) -> int:
             figures.append(first)
             if args.explain:
                 explain(db, ws)
+                explain_incremental(db, url, ws, rng, "bench-explain1", first.full[0])
 
             if args.double:
                 generate(db, url, ws, args.events, args.seed + 1, end)
@@ -411,6 +448,8 @@ def main(argv: list[str] | None = None) -> int:
                 second.incremental, second.new_events, second.ingest = run_incremental(
                     db, url, ws, rng, "bench-inc2", second.full[0])
                 figures.append(second)
+                if args.explain:
+                    explain_incremental(db, url, ws, rng, "bench-explain2", second.full[0])
         finally:
             db.engine.dispose()
     report(figures)

@@ -3,8 +3,9 @@
 * ``ingest``: every writer of a workspace's events holds it until it commits; while a
   reader holds it no batch is half written (refresh and exports read their watermark so).
 * ``refresh``: refreshes of a workspace take turns (held for a whole refresh, across its
-  transactions, so it is a session lock); a campaign purge takes it to delete the
-  campaign, so no refresh writes rollups for a campaign that is going.
+  transactions, so it is a session lock); a campaign purge takes it for each batch of
+  the campaign's events and to delete the campaign, so no refresh stores verdicts of
+  deleted events or writes rollups for a campaign that is gone.
 * ``refresh-request``: requests and beat ticks see each other's queued refresh jobs.
 * ``exports``: export dispatch decides one workspace's free slots at a time.
 * ``webhooks``: one webhook delivery tick at a time (a session lock for the whole tick),

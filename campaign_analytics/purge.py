@@ -4,11 +4,14 @@ Runs as the ``campaign_purge`` job so a large campaign never holds a request ope
 a table for long. Every batch commits, so a purge interrupted anywhere resumes where it was
 when the job runs again, and running it twice removes nothing more.
 
-Rollup rows go in batches too, after the events (a refresh running meanwhile may still
-write some from its older snapshot). The campaign row itself is deleted under the
-workspace's refresh lock: a refresh that began before the purge finishes first, and one
-that begins after sees neither the campaign's messages nor its events, so no refresh can
-insert a rollup row for a campaign that no longer exists (a foreign key violation).
+Each batch of events takes the workspace's refresh lock, so no refresh runs across it:
+their verdicts go with them (a trigger), and no refresh whose snapshot still holds them
+can store their verdicts again afterwards. Rollup rows go in batches too, after the
+events (a refresh between two batches still counts the events left). The campaign row
+itself is deleted under the refresh lock too: a refresh that began before the purge
+finishes first, and one that begins after sees neither the campaign's messages nor its
+events, so no refresh can insert a rollup row for a campaign that no longer exists (a
+foreign key violation).
 """
 
 from __future__ import annotations
@@ -27,7 +30,6 @@ from .models import (
     CampaignBucket,
     DeliveryBucket,
     EmailEvent,
-    EventVerdict,
     Lead,
     LeadMessages,
     Message,
@@ -41,12 +43,11 @@ PURGE_BATCH = 20_000
 TABLES: tuple[tuple[str, Any], ...] = (
     ("events", EmailEvent), ("replies", Reply), ("messages", Message), ("leads", Lead),
 )
-# Rollups (and the verdicts a refresh writes beside them) are chosen by physical row
-# address: rollup_campaign_buckets has no single id column.
+# Rollups are chosen by physical row address: rollup_campaign_buckets has no single id
+# column.
 ROLLUPS: tuple[tuple[str, Any], ...] = (
     ("rollup_campaign_buckets", CampaignBucket), ("rollup_delivery_buckets", DeliveryBucket),
     ("rollup_bounce_reasons", BounceReasonBucket), ("rollup_lead_messages", LeadMessages),
-    ("event_verdicts", EventVerdict),
 )
 
 
@@ -55,12 +56,14 @@ def purge_campaign(ctx: JobContext) -> dict[str, int]:
     campaign_id = ctx.params["campaign_id"]
     removed: dict[str, int] = {}
     with ctx.db.sessions() as session:
-        for name, model in TABLES:
-            removed[name] = _delete_in_batches(ctx, session, name, model, campaign_id, removed)
-        for name, model in ROLLUPS:
-            removed[name] = _delete_rollups(ctx, session, name, model, campaign_id, removed)
         workspace_id = session.scalar(select(Campaign.workspace_id).where(
             Campaign.id == campaign_id))
+        session.commit()
+        for name, model in TABLES:
+            removed[name] = _delete_in_batches(ctx, session, name, model, campaign_id,
+                                               workspace_id, removed)
+        for name, model in ROLLUPS:
+            removed[name] = _delete_rollups(ctx, session, name, model, campaign_id, removed)
         if workspace_id is not None:
             # Transaction-level, it waits for a refresh's session-level lock of the same key.
             lock_refresh(session, workspace_id)
@@ -76,11 +79,15 @@ def purge_campaign(ctx: JobContext) -> dict[str, int]:
 
 def _delete_in_batches(
     ctx: JobContext, session: Session, name: str, model: Any, campaign_id: str,
-    done: dict[str, int],
+    workspace_id: str | None, done: dict[str, int],
 ) -> int:
-    """Short transactions: the table stays writable for ingestion meanwhile."""
+    """Short transactions: the table stays writable for ingestion meanwhile. Events go
+    between refreshes (see the module's docstring); with no campaign row there is nothing
+    left of it to refresh."""
     total = 0
     while True:
+        if model is EmailEvent and workspace_id is not None:
+            lock_refresh(session, workspace_id)
         batch = select(model.id).where(model.campaign_id == campaign_id).limit(PURGE_BATCH)
         deleted = session.execute(delete(model).where(model.id.in_(batch.scalar_subquery())))
         session.commit()

@@ -97,3 +97,45 @@ def test_checks_defaults_and_indexes_match_the_models_exactly(
     Base.metadata.create_all(engine)
     engine.dispose()
     assert _schema(migrated) == _schema(created)
+
+
+WIDE_VERDICTS = """
+INSERT INTO workspaces (id, name) VALUES ('wsp_a', 'A');
+INSERT INTO campaigns (id, workspace_id, name) VALUES ('cmp_a', 'wsp_a', 'A');
+INSERT INTO email_events (id, workspace_id, campaign_id, message_id, external_id, type,
+                          occurred_at)
+SELECT n, 'wsp_a', 'cmp_a', 'm', 'x' || n, 'opened', now() FROM generate_series(1, 3) n;
+INSERT INTO event_verdicts VALUES (1, 'wsp_a', 'cmp_a', 'machine', 'apple_mpp'),
+    (2, 'wsp_a', 'cmp_a', 'human', 'person'), (3, 'wsp_a', 'cmp_a', 'machine', 'apple_mpp')
+"""
+
+
+def test_verdicts_keep_their_names_through_narrowing_and_back(empty_database: str) -> None:
+    """0011 numbers the stored verdicts (verdict_reasons) and its downgrade names them again
+    with their event's workspace and campaign; deleting an event deletes its verdict."""
+    from alembic import command
+
+    config = alembic_config(empty_database)
+    command.upgrade(config, "0010")
+    engine = create_engine(normalize_url(empty_database))
+    named = ("SELECT v.event_id, r.verdict, r.reason FROM event_verdicts v "
+             "JOIN verdict_reasons r ON r.id = v.reason_id ORDER BY 1")
+    wide = "SELECT event_id, workspace_id, campaign_id, verdict, reason FROM event_verdicts"
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(WIDE_VERDICTS))
+            before = set(conn.execute(text(wide)))
+        command.upgrade(config, "0011")
+        with engine.begin() as conn:
+            assert [tuple(row) for row in conn.execute(text(named))] == [
+                (1, "machine", "apple_mpp"), (2, "human", "person"), (3, "machine", "apple_mpp")]
+            assert conn.execute(text("SELECT count(*) FROM verdict_reasons")).scalar() == 2
+            conn.execute(text("DELETE FROM email_events WHERE id = 3"))
+            assert [row[0] for row in conn.execute(text(named))] == [1, 2]
+        command.downgrade(config, "0010")
+        with engine.begin() as conn:
+            assert set(conn.execute(text(wide))) == {row for row in before if row[0] != 3}
+            conn.execute(text("DELETE FROM campaigns"))
+            assert conn.execute(text("SELECT count(*) FROM event_verdicts")).scalar() == 0
+    finally:
+        engine.dispose()

@@ -24,7 +24,6 @@ from ..engagement.sql import (
     clients_sql,
     codes,
     link_sql,
-    names_sql,
 )
 from ..models.rollup import COUNTERS
 
@@ -350,38 +349,38 @@ per_lead AS (
 
 @dataclass(frozen=True)
 class Verdicts:
-    """Which verdicts of ``engaged`` to store: those of every message, or (``since_judged``)
-    of the messages with an event after watermark ``:judged`` (a message's verdicts change
-    only when it has new events). Verdicts are stored up to the watermark ``:stored``
-    (``stored``; each refresh stores those of every event it reads): a later event has
-    none, so its verdict is simply inserted. Any other is first looked up by key and
-    written only when new or changed (a rules change may keep a reason and change its
-    verdict), since a conflicting ``INSERT`` locks, and so writes, even a row it leaves as
-    it was. Without ``stored`` (a first refresh: none stored) every one is inserted; a
-    conflict check would cost as much again as the insertion."""
+    """Which verdicts of ``engaged`` to store, as numbers (``reason_ids``: the
+    ``verdict_reasons`` id of each reason code): those of every message, or
+    (``since_judged``) of the messages with an event after watermark ``:judged`` (a
+    message's verdicts change only when it has new events). Verdicts are stored up to the
+    watermark ``:stored`` (``stored``; each refresh stores those of every event it reads):
+    a later event has none, so its verdict is simply inserted. Any other is first looked
+    up by key and written only when new or changed, since a conflicting ``INSERT`` locks,
+    and so writes, even a row it leaves as it was. Without ``stored`` (a first refresh:
+    none stored) every one is inserted; a conflict check would cost as much again as the
+    insertion."""
 
-    rules: Rules
+    reason_ids: tuple[int, ...]
     since_judged: bool = False
     stored: bool = True
 
     def sql(self) -> str:
-        verdict, reason = names_sql(self.rules, "reason")
-        insert = f"""INSERT INTO event_verdicts (event_id, workspace_id, campaign_id, verdict,
-                                reason)
-    SELECT id, :ws, campaign_id, {verdict}, {reason} FROM engaged WHERE sign = 1"""
+        number = f"(ARRAY[{', '.join(map(str, self.reason_ids))}]::smallint[])[reason + 1]"
+        insert = f"""INSERT INTO event_verdicts (event_id, reason_id)
+    SELECT id, {number} FROM engaged WHERE sign = 1"""
         if not self.stored:
             return f"\nby_verdict AS (\n    {insert}\n),"
         touched = ("AND message_id IN (SELECT message_id FROM ev WHERE id > :judged)"
                    if self.since_judged else "")
-        changed = ("AND (SELECT v.verdict || ' ' || v.reason FROM event_verdicts v "
-                   f"WHERE v.event_id = engaged.id) IS DISTINCT FROM {verdict} || ' ' || {reason}")
+        changed = ("AND (SELECT v.reason_id FROM event_verdicts v WHERE v.event_id = engaged.id) "
+                   f"IS DISTINCT FROM {number}")
         return f"""
 by_new_verdict AS (
     {insert} AND id > :stored
 ),
 by_verdict AS (
     {insert} AND id <= :stored {touched} {changed}
-    ON CONFLICT (event_id) DO UPDATE SET (verdict, reason) = ROW(EXCLUDED.verdict, EXCLUDED.reason)
+    ON CONFLICT (event_id) DO UPDATE SET reason_id = EXCLUDED.reason_id
 ),"""
 
 

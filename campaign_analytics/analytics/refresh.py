@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -23,6 +23,7 @@ from sqlalchemy import Connection, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
 from ..db import Database
+from ..engagement.reasons import reason_ids
 from ..engagement.rules import Rules, load_rules
 from ..jobs.context import JobContext
 from ..locks import lock_ingest, refreshing
@@ -30,7 +31,6 @@ from ..models import (
     BounceReasonBucket,
     CampaignBucket,
     DeliveryBucket,
-    EventVerdict,
     LeadMessages,
     RefreshState,
     ReplyCorrection,
@@ -82,13 +82,16 @@ def refresh(
 ) -> RefreshResult:
     """Bring the rollups up to date; ``campaign_ids`` limits a full rebuild to them."""
     campaigns = sorted(set(campaign_ids or ()))
+    rules = load_rules()
     with db.engine.connect() as conn, refreshing(conn, workspace_id):
         watermark, as_of = _safe_watermark(conn, workspace_id)
+        numbers = reason_ids(conn, rules)
         conn.commit()
         tx = conn.execution_options(isolation_level="REPEATABLE READ")
         with tx.begin():
             tx.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
-            result = _run(tx, workspace_id, mode, campaigns, watermark, as_of, load_rules())
+            result = _run(tx, workspace_id, mode, campaigns, watermark, as_of,
+                          Verdicts(numbers), rules)
     log.info("refresh %s of workspace %s: %d new events, watermark %d",
              mode.value, workspace_id, result.new_events, result.watermark)
     return result
@@ -105,7 +108,7 @@ def _safe_watermark(conn: Connection, workspace_id: str) -> tuple[int, datetime]
 
 def _run(
     conn: Connection, workspace_id: str, mode: RefreshMode, campaigns: list[str],
-    watermark: int, as_of: datetime, rules: Rules,
+    watermark: int, as_of: datetime, verdicts: Verdicts, rules: Rules,
 ) -> RefreshResult:
     state = conn.execute(select(RefreshState).where(
         RefreshState.workspace_id == workspace_id)).one_or_none()
@@ -116,38 +119,38 @@ def _run(
     if mode is RefreshMode.FULL and campaigns and same_rules:
         assert state is not None
         # A partial rebuild keeps the workspace's watermark: other campaigns stay as they are.
-        _rebuild_campaigns(conn, workspace_id, campaigns, previous, rules)
+        _rebuild_campaigns(conn, workspace_id, campaigns, previous, verdicts, rules)
         conn.execute(update(RefreshState).where(RefreshState.workspace_id == workspace_id)
                      .values(refreshed_at=func.clock_timestamp()))
         return RefreshResult(mode, previous, state.as_of, 0)
     watermark = max(watermark, previous)
     new_events = _count_events(conn, workspace_id, previous, watermark)
     if mode is RefreshMode.FULL or not same_rules:
-        _rebuild(conn, workspace_id, watermark, rules, judged=previous if same_rules else None,
+        _rebuild(conn, workspace_id, watermark, verdicts, rules,
+                 judged=previous if same_rules else None,
                  stored=previous if state is not None else None)
         _save_state(conn, workspace_id, watermark, as_of, rules, full=True)
         return RefreshResult(RefreshMode.FULL, watermark, as_of, new_events)
     assert state is not None
-    _advance(conn, workspace_id, previous, watermark, rules)
+    _advance(conn, workspace_id, previous, watermark, verdicts, rules)
     _save_state(conn, workspace_id, watermark, max(as_of, state.as_of), rules, full=False)
     return RefreshResult(mode, watermark, max(as_of, state.as_of), new_events)
 
 
-def _rebuild(conn: Connection, workspace_id: str, watermark: int, rules: Rules, *,
-             judged: int | None, stored: int | None) -> None:
+def _rebuild(conn: Connection, workspace_id: str, watermark: int, verdicts: Verdicts,
+             rules: Rules, *, judged: int | None, stored: int | None) -> None:
     """Empty rollups are filled directly; populated ones (the nightly case) are computed
     into temporary tables and merged, so unchanged rows are not rewritten. Verdicts up to
     watermark ``judged`` are current (each refresh stored those of the messages it
     touched), so only messages with later events are stored again, and none when there
     are none; ``None`` (new rules): every verdict is made again, and only those the rules
     change are written. Verdicts are stored up to watermark ``stored``, under these rules
-    or others; ``None``: none is (a first refresh), and every one is inserted."""
+    or others; ``None``: none is (a first refresh: verdicts are only ever stored with the
+    state, and go with their events), and every one is inserted."""
     # Reclassifications are already in the replies this snapshot reads.
     conn.execute(delete(ReplyCorrection).where(ReplyCorrection.workspace_id == workspace_id))
-    if stored is None:
-        conn.execute(delete(EventVerdict).where(EventVerdict.workspace_id == workspace_id))
-    verdicts = None if judged == watermark else Verdicts(
-        rules, since_judged=judged is not None, stored=stored is not None)
+    changes = None if judged == watermark else replace(
+        verdicts, since_judged=judged is not None, stored=stored is not None)
     params = {"ws": workspace_id, "new": watermark, "judged": judged or 0,
               "stored": stored or 0}
     _judge_clients(conn, WORKSPACE, rules, params)
@@ -157,19 +160,20 @@ def _rebuild(conn: Connection, workspace_id: str, watermark: int, rules: Rules, 
     if populated is None:
         for table in ROLLUPS:  # rows of campaigns whose messages have all gone
             conn.execute(delete(table).where(table.workspace_id == workspace_id))
-        _aggregate(conn, apply_sql(contributions, upsert=False, verdicts=verdicts), params)
+        _aggregate(conn, apply_sql(contributions, upsert=False, verdicts=changes), params)
         return
     for table, _, _ in ROLLUP_TABLES:
         conn.execute(text(f"CREATE TEMP TABLE fresh_{table} (LIKE {table}) ON COMMIT DROP"))
     _aggregate(conn, apply_sql(contributions, upsert=False, prefix="fresh_",
-                               verdicts=verdicts), params)
+                               verdicts=changes), params)
     for table, key, values in ROLLUP_TABLES:
         for statement in merge_sql(table, key, values):
             _aggregate(conn, statement, {"ws": workspace_id})
 
 
 def _rebuild_campaigns(
-    conn: Connection, workspace_id: str, campaigns: list[str], watermark: int, rules: Rules
+    conn: Connection, workspace_id: str, campaigns: list[str], watermark: int,
+    verdicts: Verdicts, rules: Rules,
 ) -> None:
     """Rebuild some campaigns' rollups as of the current watermark."""
     _apply_corrections(conn, workspace_id, watermark)
@@ -177,18 +181,19 @@ def _rebuild_campaigns(
         conn.execute(delete(table).where(table.workspace_id == workspace_id,
                                          table.campaign_id.in_(campaigns)))
     _fill_scope(conn, workspace_id, CAMPAIGNS, {"campaigns": campaigns})
-    _aggregate_scope(conn, workspace_id, watermark, None, rules)
+    _aggregate_scope(conn, workspace_id, watermark, None, verdicts, rules)
 
 
 def _advance(
-    conn: Connection, workspace_id: str, previous: int, watermark: int, rules: Rules
+    conn: Connection, workspace_id: str, previous: int, watermark: int, verdicts: Verdicts,
+    rules: Rules,
 ) -> None:
     """Add what the events in (previous, watermark] change, message by message."""
     _apply_corrections(conn, workspace_id, previous)
     if watermark == previous:
         return
     _fill_scope(conn, workspace_id, TOUCHED, {"old": previous, "new": watermark})
-    _aggregate_scope(conn, workspace_id, watermark, previous, rules)
+    _aggregate_scope(conn, workspace_id, watermark, previous, verdicts, rules)
 
 
 def _apply_corrections(conn: Connection, workspace_id: str, watermark: int) -> None:
@@ -220,7 +225,8 @@ def _fill_scope(
 
 
 def _aggregate_scope(
-    conn: Connection, workspace_id: str, new: int, old: int | None, rules: Rules
+    conn: Connection, workspace_id: str, new: int, old: int | None, verdicts: Verdicts,
+    rules: Rules,
 ) -> None:
     """Gather the scope's events by index, then add what changed since ``old`` (None: the
     scope's rollups were emptied), and store the scope's verdicts."""
@@ -232,7 +238,7 @@ def _aggregate_scope(
     # Verdicts are stored up to the previous watermark (``old``), or all (``new``): a
     # campaign rebuild re-reads only events some refresh read.
     _aggregate(conn, apply_sql(events_sql(SCOPE, rules, since=since), upsert=since,
-                               verdicts=Verdicts(rules)),
+                               verdicts=verdicts),
                {**params, "old": old, "stored": old} if since else {**params, "stored": new})
 
 

@@ -143,9 +143,3 @@ def codes(rules: Rules, verdict: str) -> str:
     return ", ".join(str(code) for code, (_, given) in enumerate(rules.reasons)
                      if given == verdict)
 
-
-def names_sql(rules: Rules, code: str) -> tuple[str, str]:
-    """SQL for the verdict and the reason named by ``code``."""
-    reasons = ", ".join(quote(name) for name, _ in rules.reasons)
-    verdicts = ", ".join(quote(verdict) for _, verdict in rules.reasons)
-    return (f"(ARRAY[{verdicts}])[{code} + 1]", f"(ARRAY[{reasons}])[{code} + 1]")

@@ -43,6 +43,11 @@ class SelectQuery:
     utc: bool = True
 
 
+# An event's stored verdict, looked up by key per row: a join would read every workspace's
+# verdicts.
+_VERDICT = ("(SELECT r.{column} FROM event_verdicts v JOIN verdict_reasons r "
+            "ON r.id = v.reason_id WHERE v.event_id = e.id)")
+
 # Raw types: (column name -> SQL expression), FROM with its alias, the time column, order.
 _RAW: dict[ExportType, tuple[dict[str, str], str, str, str]] = {
     ExportType.LEADS: (
@@ -77,9 +82,8 @@ _RAW: dict[ExportType, tuple[dict[str, str], str, str, str]] = {
          "bounce_type": "e.bounce_type", "reason": "e.reason", "url": "e.url",
          "user_agent": "e.user_agent", "ip": "e.ip", "ingested_at": "e.ingested_at",
          "http_method": "e.http_method",
-         # Looked up by key per row: a join would read every workspace's verdicts.
-         "verdict": "(SELECT v.verdict FROM event_verdicts v WHERE v.event_id = e.id)",
-         "verdict_reason": "(SELECT v.reason FROM event_verdicts v WHERE v.event_id = e.id)"},
+         "verdict": _VERDICT.format(column="verdict"),
+         "verdict_reason": _VERDICT.format(column="reason")},
         # Ingestion order: the primary key is append-ordered, so no sort of millions of rows.
         "email_events e", "e.occurred_at", "e.id",
     ),

@@ -12,6 +12,7 @@ from .rollup import (
     LeadMessages,
     RefreshState,
     ReplyCorrection,
+    VerdictReason,
 )
 from .schedule import ExportSchedule
 from .webhook import Webhook, WebhookDelivery, WebhookDeliveryAttempt
@@ -37,6 +38,7 @@ __all__ = [
     "ReplyCorrection",
     "SendingAccount",
     "Suppression",
+    "VerdictReason",
     "Webhook",
     "WebhookDelivery",
     "WebhookDeliveryAttempt",

@@ -11,7 +11,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
@@ -125,23 +136,34 @@ class LeadMessages(Base):
     failed: Mapped[int] = _counter()
 
 
+class VerdictReason(Base):
+    """A verdict (``human|machine|unknown``) and the reason the rules gave it, numbered once
+    and for all: a stored verdict is the number, two bytes instead of two texts, and it
+    reads the same under any later rules. Rows are only ever added."""
+
+    __tablename__ = "verdict_reasons"
+    __table_args__ = (UniqueConstraint("verdict", "reason"),)
+
+    id: Mapped[int] = mapped_column(SmallInteger, Identity(), primary_key=True)
+    verdict: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str] = mapped_column(String(40))
+
+
 class EventVerdict(Base):
-    """Who opened or clicked: each open and click of a sent message with its verdict
-    (``human|machine|unknown``) and the reason, as the last refresh that touched its
-    message classified it under the rules of ``refresh_state.engagement_rules``."""
+    """Who opened or clicked: each open and click of a sent message with its verdict and
+    reason (``verdict_reasons``), as the last refresh that touched its message classified
+    it under the rules of ``refresh_state.engagement_rules``.
+
+    As narrow as a row gets, with no foreign key and no index but the key: a refresh writes
+    a workspace's verdicts all at once (its first, or the first after a rules change), and
+    every byte, index entry and key lookup is paid per row. The event says the rest
+    (workspace, campaign), and a trigger on ``email_events`` (migration 0011) deletes the
+    verdicts of deleted events, whether purged or gone with their workspace."""
 
     __tablename__ = "event_verdicts"
 
-    event_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    # No foreign keys: a refresh writes a workspace's verdicts all at once (its first, or
-    # the first after a rules change), and each key costs a lookup per row. The rows go
-    # with their campaign: a purge deletes them, and a trigger on campaigns (migration
-    # 0010) those of a campaign deleted otherwise, e.g. with its workspace.
-    # ``workspace_id`` only selects a workspace's rows.
-    workspace_id: Mapped[str] = mapped_column(String(40))
-    campaign_id: Mapped[str] = mapped_column(String(40), index=True)
-    verdict: Mapped[str] = mapped_column(String(8))
-    reason: Mapped[str] = mapped_column(String(40))
+    event_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    reason_id: Mapped[int] = mapped_column(SmallInteger)
 
 
 class RefreshState(Base):

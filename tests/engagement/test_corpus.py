@@ -20,6 +20,7 @@ from campaign_analytics.db import Database
 from campaign_analytics.engagement.rules import load_rules
 from campaign_analytics.exports.spec import ExportFormat, ExportType
 from campaign_analytics.exports.storage import LocalStorage
+from tests.engagement.stored import NAMED_VERDICTS
 from tests.exports.conftest import params, run_export
 from tests.world import World
 
@@ -79,7 +80,7 @@ def judged(corpus_workspace: str, db: Database) -> dict[str, tuple[str, str]]:
     """corpus id → (verdict, reason) as stored by the refresh."""
     with db.engine.connect() as conn:
         rows = conn.execute(text(
-            "SELECT e.external_id, v.verdict, v.reason FROM event_verdicts v "
+            f"SELECT e.external_id, v.verdict, v.reason FROM {NAMED_VERDICTS} v "
             "JOIN email_events e ON e.id = v.event_id WHERE v.workspace_id = :ws"),
             {"ws": corpus_workspace})
         return {external.removeprefix("corpus-"): (verdict, reason)

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from campaign_analytics.analytics.refresh import RefreshMode, refresh
 from campaign_analytics.db import Database
@@ -26,6 +26,7 @@ from campaign_analytics.models.rollup import COUNTERS
 from campaign_analytics.workspaces import create_workspace
 from tests.analytics.reference import pct
 from tests.conftest import Tenant
+from tests.engagement.stored import NAMED_VERDICTS
 
 END = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
 EVENTS = 12_000
@@ -72,7 +73,7 @@ class Model:
                      "WHERE workspace_id = :ws"), {"ws": workspace_id})}
             events = conn.execute(text(
                 "SELECT e.message_id, e.type, e.occurred_at, v.verdict FROM email_events e "
-                "LEFT JOIN event_verdicts v ON v.event_id = e.id WHERE e.workspace_id = :ws "
+                f"LEFT JOIN {NAMED_VERDICTS} v ON v.event_id = e.id WHERE e.workspace_id = :ws "
                 "AND e.type IN ('sent', 'delivered', 'opened', 'clicked') ORDER BY e.id"),
                 {"ws": workspace_id}).all()
         self.messages: dict[str, Message] = {}
@@ -202,7 +203,7 @@ def get(tenant: Tenant, path: str, **params: str) -> Any:
 def test_the_data_has_people_and_machines(data: Tenant, db: Database) -> None:
     with db.engine.connect() as conn:
         reasons = dict(conn.execute(text(
-            "SELECT reason, count(*) FROM event_verdicts WHERE workspace_id = :ws "
+            f"SELECT reason, count(*) FROM {NAMED_VERDICTS} v WHERE workspace_id = :ws "
             "GROUP BY reason"), {"ws": data.id}).all())
     for reason in ("apple_mpp", "scanner_user_agent", "gmail_image_proxy", "person",
                    "too_fast", "all_links_at_once", "head_request"):
@@ -313,15 +314,25 @@ def rollups(db: Database, workspace_id: str) -> dict[str, Any]:
                 "FROM rollup_delivery_buckets WHERE workspace_id = :ws "
                 "GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"), {"ws": workspace_id}).all(),
             "verdicts": conn.execute(text(
-                "SELECT event_id, verdict, reason FROM event_verdicts WHERE workspace_id = :ws "
+                f"SELECT event_id, verdict, reason FROM {NAMED_VERDICTS} v "
+                "WHERE workspace_id = :ws "
                 "ORDER BY event_id"), {"ws": workspace_id}).all(),
         }
+
+
+def store_verdict(conn: Connection, event_id: int, verdict: str, reason: str) -> None:
+    """Store a verdict for an event as some rules might have (numbering it if new)."""
+    pair = {"v": verdict, "r": reason, "e": event_id}
+    conn.execute(text("INSERT INTO verdict_reasons (verdict, reason) VALUES (:v, :r) "
+                      "ON CONFLICT DO NOTHING"), pair)
+    conn.execute(text("UPDATE event_verdicts SET reason_id = (SELECT id FROM verdict_reasons "
+                      "WHERE verdict = :v AND reason = :r) WHERE event_id = :e"), pair)
 
 
 def verdict_of(db: Database, workspace_id: str, external_id: str) -> tuple[str, str] | None:
     with db.engine.connect() as conn:
         row = conn.execute(text(
-            "SELECT v.verdict, v.reason FROM event_verdicts v JOIN email_events e "
+            f"SELECT v.verdict, v.reason FROM {NAMED_VERDICTS} v JOIN email_events e "
             "ON e.id = v.event_id WHERE e.workspace_id = :ws AND e.external_id = :x"),
             {"ws": workspace_id, "x": external_id}).one_or_none()
     return None if row is None else (row.verdict, row.reason)
@@ -379,17 +390,16 @@ def test_an_incremental_refresh_classifies_new_events_as_a_full_rebuild_does(
     refresh(db, data.id, RefreshMode.FULL)  # the nightly rebuild judges what it adds
     assert verdict_of(db, data.id, newest["external_id"]) == ("human", "person")
     before = rollups(db, data.id)  # with the verdicts
-    stale = [row.event_id for row in before["verdicts"][:3]]
+    stale = before["verdicts"][:3]
     with db.engine.begin() as conn:  # as after a rule change: everything is re-made
         conn.execute(text("UPDATE refresh_state SET engagement_rules = 'older rules' "
                           "WHERE workspace_id = :ws"), {"ws": data.id})
         # What older rules could have stored: another verdict for the same reason, another
         # reason, no verdict at all.
-        conn.execute(text("UPDATE event_verdicts SET verdict = CASE verdict "
-                          "WHEN 'machine' THEN 'human' ELSE 'machine' END WHERE event_id = :e"),
-                     {"e": stale[0]})
-        conn.execute(text("UPDATE event_verdicts SET reason = 'an_older_rule' "
-                          "WHERE event_id = :e"), {"e": stale[1]})
-        conn.execute(text("DELETE FROM event_verdicts WHERE event_id = :e"), {"e": stale[2]})
+        flipped = "human" if stale[0].verdict == "machine" else "machine"
+        store_verdict(conn, stale[0].event_id, flipped, stale[0].reason)
+        store_verdict(conn, stale[1].event_id, stale[1].verdict, "an_older_rule")
+        conn.execute(text("DELETE FROM event_verdicts WHERE event_id = :e"),
+                     {"e": stale[2].event_id})
     assert refresh(db, data.id, RefreshMode.INCREMENTAL).mode is RefreshMode.FULL
     assert rollups(db, data.id) == before

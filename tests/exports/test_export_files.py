@@ -23,6 +23,7 @@ from campaign_analytics.exports.spec import (
     columns_of,
 )
 from campaign_analytics.exports.storage import LocalStorage
+from tests.engagement.stored import NAMED_VERDICTS
 from tests.exports.conftest import END, START, params, rows, run_export
 from tests.exports.seed import DANGEROUS, HARMLESS, HOSTILE, Seeded, seed, utc
 
@@ -56,12 +57,12 @@ EXPECTED_SQL = {
         WHERE r.workspace_id = :ws AND c.deleted_at IS NULL
           AND r.received_at >= :start AND r.received_at < :end
         ORDER BY r.received_at, r.id""",
-    ExportType.EVENTS: """
+    ExportType.EVENTS: f"""
         SELECT e.id, e.external_id, e.campaign_id, e.message_id, e.type, e.occurred_at,
                e.bounce_type, e.reason, e.url, e.user_agent, e.ip, e.ingested_at,
                e.http_method, v.verdict, v.reason
         FROM email_events e JOIN campaigns c ON c.id = e.campaign_id
-        LEFT JOIN event_verdicts v ON v.event_id = e.id
+        LEFT JOIN {NAMED_VERDICTS} v ON v.event_id = e.id
         WHERE e.workspace_id = :ws AND c.deleted_at IS NULL
           AND e.occurred_at >= :start AND e.occurred_at < :end
         ORDER BY e.id""",
