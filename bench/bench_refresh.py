@@ -55,12 +55,21 @@ from sqlalchemy import text
 
 from campaign_analytics.analytics.contributions import (
     WORKSPACE,
+    Verdicts,
     apply_sql,
     events_sql,
     judge_clients_sql,
 )
-from campaign_analytics.analytics.refresh import ROLLUPS, WORK_MEM, RefreshMode, refresh
+from campaign_analytics.analytics.refresh import (
+    NO_JIT,
+    PLAN_SETTINGS,
+    ROLLUPS,
+    WORK_MEM,
+    RefreshMode,
+    refresh,
+)
 from campaign_analytics.db import Database
+from campaign_analytics.engagement.reasons import reason_ids
 from campaign_analytics.engagement.rules import load_rules
 from campaign_analytics.ingestion.batch import ingest_batch
 from campaign_analytics.workspaces import create_workspace
@@ -296,11 +305,15 @@ def run_incremental(db: Database, url: str, ws: str, rng: random.Random, tag: st
 
 
 def explain(db: Database, ws: str) -> None:
-    """EXPLAIN (ANALYZE, BUFFERS) of the full refresh statement, on emptied rollups, rolled
-    back; with the session settings refresh uses."""
+    """EXPLAIN (ANALYZE, BUFFERS) of the full refresh statement as a first refresh runs it
+    (emptied rollups, every verdict inserted), rolled back; with the session settings
+    refresh uses."""
     rules = load_rules()
-    sql = apply_sql(events_sql(WORKSPACE, rules, since=False), upsert=False)
     with db.engine.connect() as conn:
+        verdicts = Verdicts(reason_ids(conn, rules), stored=False)
+        conn.commit()
+        sql = apply_sql(events_sql(WORKSPACE, rules, since=False), upsert=False,
+                        verdicts=verdicts)
         tx = conn.begin()
         try:
             watermark = conn.execute(text("SELECT max(id) FROM email_events")).scalar_one()
@@ -308,9 +321,12 @@ def explain(db: Database, ws: str) -> None:
             for table in ROLLUPS:
                 conn.execute(text(f"DELETE FROM {table.__tablename__} WHERE workspace_id = :ws"),
                              {"ws": ws})
+            conn.execute(text("DELETE FROM event_verdicts v USING email_events e "
+                              "WHERE e.id = v.event_id AND e.workspace_id = :ws"), {"ws": ws})
             conn.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
-            conn.execute(text("SET LOCAL enable_nestloop = off"))
-            conn.execute(text("SET LOCAL enable_sort = off"))
+            conn.execute(text(NO_JIT))
+            for setting in PLAN_SETTINGS:
+                conn.execute(text(f"SET LOCAL {setting} = off"))
             elapsed = timed()
             plan = conn.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + sql),
                                 {"ws": ws, "new": watermark}).scalars().all()

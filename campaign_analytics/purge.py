@@ -8,10 +8,10 @@ Each batch of events takes the workspace's refresh lock, so no refresh runs acro
 their verdicts go with them (a trigger), and no refresh whose snapshot still holds them
 can store their verdicts again afterwards. Rollup rows go in batches too, after the
 events (a refresh between two batches still counts the events left). The campaign row
-itself is deleted under the refresh lock too: a refresh that began before the purge
-finishes first, and one that begins after sees neither the campaign's messages nor its
-events, so no refresh can insert a rollup row for a campaign that no longer exists (a
-foreign key violation).
+itself is deleted under the refresh lock too, after the rows such a refresh wrote: a
+refresh that began before finishes first, and one that begins after sees neither the
+campaign's messages nor its events, so no rollup row outlives its campaign (rollups have
+no foreign keys to enforce it).
 """
 
 from __future__ import annotations

@@ -415,6 +415,7 @@ by_reason AS (
 by_lead AS (
     INSERT INTO {prefix}rollup_lead_messages (workspace_id, campaign_id, lead_id, sent, failed)
     SELECT :ws, campaign_id, lead_id, sent, failed FROM per_lead
+    {"WHERE (sent, failed) <> (0, 0)" if upsert else ""}
     {_add("rollup_lead_messages", "campaign_id, lead_id", upsert, ("sent", "failed"))}
 )
 INSERT INTO {prefix}rollup_campaign_buckets (workspace_id, campaign_id, bucket, {columns})
