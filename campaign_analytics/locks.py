@@ -73,5 +73,6 @@ def refreshing(conn: Connection, workspace_id: str) -> Iterator[None]:
     try:
         yield
     finally:
+        conn.rollback()  # a statement that failed outside a transaction block aborted one
         conn.execute(text("SELECT pg_advisory_unlock(hashtext(:name || ':' || :ws))"), params)
         conn.commit()

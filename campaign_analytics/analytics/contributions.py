@@ -391,7 +391,9 @@ def apply_sql(contributions: str, *, upsert: bool, prefix: str = "",
     to ``event_verdicts``, in one statement. A change (``upsert``) skips the rows of
     buckets where it adds nothing: most of those an increment touches (a message's send
     and delivery, counted out as of ``:old`` and back in as of ``:new``), whose rows exist
-    already, and updating them would only write them again; a rebuild has none."""
+    already, and updating them would only write them again; a rebuild has none. A lead
+    with no message sent or failed yet (an open that came before its ``sent``) has no
+    per-lead row, rebuilt or changed."""
     columns = ", ".join(COUNTERS)
     grouped = ", ".join(f"sum({name})" for name in COUNTERS)
     adds = f"WHERE ({columns}) <> ({', '.join('0' for _ in COUNTERS)})" if upsert else ""
@@ -414,8 +416,7 @@ by_reason AS (
 ),
 by_lead AS (
     INSERT INTO {prefix}rollup_lead_messages (workspace_id, campaign_id, lead_id, sent, failed)
-    SELECT :ws, campaign_id, lead_id, sent, failed FROM per_lead
-    {"WHERE (sent, failed) <> (0, 0)" if upsert else ""}
+    SELECT :ws, campaign_id, lead_id, sent, failed FROM per_lead WHERE (sent, failed) <> (0, 0)
     {_add("rollup_lead_messages", "campaign_id, lead_id", upsert, ("sent", "failed"))}
 )
 INSERT INTO {prefix}rollup_campaign_buckets (workspace_id, campaign_id, bucket, {columns})

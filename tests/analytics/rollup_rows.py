@@ -21,6 +21,8 @@ ROLLUP_ROWS = {
                 f"FROM rollup_delivery_buckets WHERE workspace_id = :ws AND ({NONZERO})",
     "reasons": "SELECT campaign_id, account_id, bucket, bounce_type, reason, bounces "
                "FROM rollup_bounce_reasons WHERE workspace_id = :ws AND bounces <> 0",
+    "leads": "SELECT campaign_id, lead_id, sent, failed FROM rollup_lead_messages "
+             "WHERE workspace_id = :ws",
 }
 
 

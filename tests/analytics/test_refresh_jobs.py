@@ -331,4 +331,5 @@ def test_a_purge_removes_the_rollups_after_a_running_refresh(
     purge.join(JOB_TIMEOUT)
     assert load(db, job_id).status == "completed"
     assert count(db, "SELECT count(*) FROM campaigns WHERE id = :c", c=world.campaign) == 0
-    assert rollups(db, world.tenant.id) == {"campaign": [], "delivery": [], "reasons": []}
+    assert rollups(db, world.tenant.id) == {"campaign": [], "delivery": [], "reasons": [],
+                                            "leads": []}
