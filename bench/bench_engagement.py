@@ -9,7 +9,10 @@ without it (74e6f67, the commit before), on two copies of one database, in one r
     .venv/bin/python bench/bench_engagement.py --events 1000000 --rules-change --explain
 
 The old code is a separate work tree of 74e6f67 (``/tmp/ca-before``, created with ``git
-worktree add --detach`` when missing and left in place). Each step runs in a fresh child
+worktree add --detach`` when missing and left in place) with ``engagement_old.patch``
+applied: the refresh changes made since that are not about judging (no JIT in the whole
+refresh, no per-lead row that adds nothing), so the ratio measures judging alone; for the
+same reason A's rollup tables lose their foreign keys as B's do (migration 0012). Each step runs in a fresh child
 process of this file (``--worker``): ``.venv/bin/python`` with ``PYTHONPATH`` and the working
 directory set to the tree of its code (the old work tree, or this repository; this
 repository's ``cli`` first, which ``bench/_common.py`` imports from), which times
@@ -87,6 +90,11 @@ from sqlalchemy import make_url
 
 OLD_COMMIT = "74e6f67"
 OLD_TREE = Path("/tmp/ca-before")
+# What the new code changed in every refresh rather than in judging, given to the old code
+# too, so the ratio is judging's cost alone: no JIT in the whole refresh transaction and
+# no per-lead row that adds nothing (this patch, applied to the old work tree), and rollup
+# tables without foreign keys (migration 0012; dropped from A once B is made from it).
+OLD_PATCH = Path(__file__).resolve().parent / "engagement_old.patch"
 RESULT = "bench-engagement-result "  # the child's last line: this, then its result as JSON
 ROLLUP_NAMES = ("rollup_campaign_buckets", "rollup_delivery_buckets", "rollup_bounce_reasons",
                 "rollup_lead_messages")
@@ -240,21 +248,32 @@ def _explain(db: Any, spec: dict[str, Any]) -> dict[str, Any]:
 # --- the parent ----------------------------------------------------------------------------
 
 def ensure_old_tree() -> None:
-    """The old code's work tree: used when it is at OLD_COMMIT and clean, else refused;
-    created when missing."""
+    """The old code's work tree at OLD_COMMIT (created when missing, refused at another
+    commit), its tracked files reset and ``OLD_PATCH`` applied."""
     expected = _git(ROOT, "rev-parse", f"{OLD_COMMIT}^{{commit}}")
     if OLD_TREE.exists():
         head = _git(OLD_TREE, "rev-parse", "HEAD")
-        dirty = _git(OLD_TREE, "status", "--porcelain", "--untracked-files=no")
-        if head != expected or dirty:
-            raise SystemExit(f"{OLD_TREE} is at {head[:12]}{' with changes' if dirty else ''}, "
-                             f"not a clean {OLD_COMMIT}: remove it (git worktree remove) first")
+        if head != expected:
+            raise SystemExit(f"{OLD_TREE} is at {head[:12]}, not {OLD_COMMIT}: remove it "
+                             "(git worktree remove) first")
         say(f"old code: the existing work tree {OLD_TREE} (detached at {OLD_COMMIT})")
-        return
-    say(f"old code: no {OLD_TREE}, creating it: "
-        f"git -C {ROOT} worktree add --detach {OLD_TREE} {OLD_COMMIT}")
-    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(OLD_TREE),
-                    OLD_COMMIT], check=True)
+    else:
+        say(f"old code: no {OLD_TREE}, creating it: "
+            f"git -C {ROOT} worktree add --detach {OLD_TREE} {OLD_COMMIT}")
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(OLD_TREE),
+                        OLD_COMMIT], check=True)
+    _git(OLD_TREE, "checkout", "--", ".")
+    _git(OLD_TREE, "apply", str(OLD_PATCH))
+    say(f"old code: {OLD_PATCH.name} applied ({_git(OLD_TREE, 'diff', '--shortstat')})")
+
+
+def drop_rollup_keys(url: str) -> None:
+    """Migration 0012's dropped keys, on the old code's database."""
+    with psycopg.connect(url) as conn:
+        for table in ROLLUP_NAMES:
+            for column, referred in (("campaign_id", "campaigns"), ("workspace_id", "workspaces")):
+                conn.execute(f"ALTER TABLE {table} DROP CONSTRAINT fk_{table}_{column}_{referred}")
+    say("A: the rollup tables' foreign keys dropped, as migration 0012 does on B")
 
 
 def _git(tree: Path, *args: str) -> str:
@@ -550,6 +569,7 @@ def run_all(args: argparse.Namespace, steps: list[Step]) -> bool:
             upgrade(url_b)
             say(f"B migrated by the new code in {elapsed():.1f} s; revisions: A "
                 f"{revision(url_a)}, B {revision(url_b)}")
+            drop_rollup_keys(url_a)
 
             fulls = [(EMPTY, (old, new), False), (NIGHTLY, (new, old), False),
                      (NIGHTLY + " again", (old, new), False)]
