@@ -12,12 +12,13 @@ The old code is a separate work tree of 74e6f67 (``/tmp/ca-before``, created wit
 worktree add --detach`` when missing and left in place) with ``engagement_old.patch``
 applied: the refresh changes made since that are not about judging (no JIT in the whole
 refresh, no per-lead row that adds nothing), so the ratio measures judging alone; for the
-same reason A's rollup tables lose their foreign keys as B's do (migration 0012). Each step runs in a fresh child
-process of this file (``--worker``): ``.venv/bin/python`` with ``PYTHONPATH`` and the working
-directory set to the tree of its code (the old work tree, or this repository; this
-repository's ``cli`` first, which ``bench/_common.py`` imports from), which times
-the call and prints its seconds, load average and peak RSS as JSON. Old and new take turns
-(which one goes first alternates from step to step), each after a ``CHECKPOINT``.
+same reason A's rollup tables lose their foreign keys as B's do (migration 0012). Each step
+runs in a fresh child process of this file (``--worker``): ``.venv/bin/python`` with
+``PYTHONPATH`` and the working directory set to the tree of its code (the old work tree, or
+this repository; this repository's ``cli`` first, which ``bench/_common.py`` imports from),
+which times the call and prints its seconds, load average and peak RSS as JSON. Old and
+new take turns (which one goes first alternates from step to step), each after a
+``CHECKPOINT``.
 
 * **A** (``ca_bench_<hex>``): migrated (up to 0003) and filled by the old code: one
   workspace, ``generate_dataset`` of N events (the generator did not change), ``VACUUM

@@ -437,6 +437,12 @@ ROLLUP_TABLES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
 )
 
 
+# A workspace's rows of a rollup table (``t``), by the workspace and the ids of its
+# campaigns (``:campaigns``, a list: an index condition even where nested loops are off):
+# every table's key leads with one of the two (rollup_lead_messages has no workspace index).
+WORKSPACE_ROWS = "t.workspace_id = :ws AND t.campaign_id = ANY(:campaigns)"
+
+
 def merge_sql(table: str, key: tuple[str, ...], values: tuple[str, ...]) -> tuple[str, str]:
     """Make ``table`` equal ``fresh_<table>`` for the workspace, writing only rows that
     changed: a nightly rebuild of mostly unchanged numbers then costs index probes, not
@@ -448,7 +454,7 @@ INSERT INTO {table} SELECT * FROM fresh_{table}
 ON CONFLICT ({keys}) DO UPDATE SET ({cols}) = ROW({changed})
 WHERE ({", ".join(f"{table}.{name}" for name in values)}) IS DISTINCT FROM ({changed})"""
     stale = f"""
-DELETE FROM {table} t WHERE t.workspace_id = :ws AND NOT EXISTS (
+DELETE FROM {table} t WHERE {WORKSPACE_ROWS} AND NOT EXISTS (
     SELECT 1 FROM fresh_{table} f WHERE ({", ".join(f"f.{k}" for k in key)})
                                       = ({", ".join(f"t.{k}" for k in key)}))"""
     return upsert, stale

@@ -29,6 +29,7 @@ from ..jobs.context import JobContext
 from ..locks import lock_ingest, refreshing
 from ..models import (
     BounceReasonBucket,
+    Campaign,
     CampaignBucket,
     DeliveryBucket,
     LeadMessages,
@@ -41,6 +42,7 @@ from .contributions import (
     ROLLUP_TABLES,
     SCOPE,
     WORKSPACE,
+    WORKSPACE_ROWS,
     Source,
     Verdicts,
     apply_sql,
@@ -163,9 +165,12 @@ def _rebuild(conn: Connection, workspace_id: str, watermark: int, verdicts: Verd
     contributions = events_sql(WORKSPACE, rules, since=False)
     populated = conn.execute(select(CampaignBucket.campaign_id).where(
         CampaignBucket.workspace_id == workspace_id).limit(1)).first()
+    own = {"ws": workspace_id, "campaigns": list(conn.scalars(
+        select(Campaign.id).where(Campaign.workspace_id == workspace_id)))}
     if populated is None:
         for table in ROLLUPS:  # rows of campaigns whose messages have all gone
-            conn.execute(delete(table).where(table.workspace_id == workspace_id))
+            conn.execute(text(f"DELETE FROM {table.__tablename__} t WHERE {WORKSPACE_ROWS}"),
+                         own)
         _aggregate(conn, apply_sql(contributions, upsert=False, verdicts=changes), params)
         return
     for table, _, _ in ROLLUP_TABLES:
@@ -174,7 +179,7 @@ def _rebuild(conn: Connection, workspace_id: str, watermark: int, verdicts: Verd
                                verdicts=changes), params)
     for table, key, values in ROLLUP_TABLES:
         for statement in merge_sql(table, key, values):
-            _aggregate(conn, statement, {"ws": workspace_id})
+            _aggregate(conn, statement, own)
 
 
 def _rebuild_campaigns(
