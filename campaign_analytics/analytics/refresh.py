@@ -92,6 +92,7 @@ def refresh(
     rules = load_rules()
     with db.engine.connect() as conn, refreshing(conn, workspace_id):
         watermark, as_of = _safe_watermark(conn, workspace_id)
+        conn.commit()  # the ingest lock, held no longer than reading the watermark
         numbers = reason_ids(conn, rules)
         conn.commit()
         tx = conn.execution_options(isolation_level="REPEATABLE READ")
