@@ -7,10 +7,12 @@ first such event; ``slot_*`` credit a message's engagement, whenever it came, to
 bucket the message was sent in (the send-time heatmap).
 
 Rollup rows have no foreign keys: a full refresh writes millions of them at once, and each
-key is a lookup per row (two keys cost a first full refresh at 10M events about 18 s).
+key is a lookup per row (dropping the two cut a first full refresh at 10M events from
+136.6 to 115.1 s).
 They go with their campaign: its purge deletes them, and a statement trigger on
 ``campaigns`` (migration 0012) deletes those of a campaign deleted otherwise, as with its
-workspace. No refresh writes rows for a campaign that is gone (see ``purge``).
+workspace. A purge is ordered with refreshes so that none writes rows of a campaign it
+removed (see ``purge``).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 # A first full refresh at 10M events writes 2.4M rollup rows, and each of the two keys of a
-# row is a lookup (and a FOR KEY SHARE lock) per row: about 18 s of the refresh. Deleting a
+# row is a lookup (and a FOR KEY SHARE lock) per row: about 21 s of the refresh. Deleting a
 # campaign, directly or with its workspace, is rare and takes its rows with it here,
 # once per statement; a purge deletes them in batches before the campaign row.
 TABLES = ("rollup_campaign_buckets", "rollup_delivery_buckets", "rollup_bounce_reasons",
