@@ -396,7 +396,9 @@ def apply_sql(contributions: str, *, upsert: bool, prefix: str = "",
     per-lead row, rebuilt or changed. The two big tables get their rows in key order: a
     key inserted at random into an index larger than the server's buffers costs a page
     read and write each (1.6M per-lead rows: 9.9 s at random, 6.1 s sorted first; and
-    the nightly merge then probes the table in key order too)."""
+    the nightly merge then probes the table in key order too). Sorted by bytes: the ids
+    are ASCII, whose byte order is the database collation's, and a byte comparison is
+    much cheaper than the locale's."""
     columns = ", ".join(COUNTERS)
     grouped = ", ".join(f"sum({name})" for name in COUNTERS)
     adds = f"WHERE ({columns}) <> ({', '.join('0' for _ in COUNTERS)})" if upsert else ""
@@ -405,7 +407,7 @@ by_delivery AS (
     INSERT INTO {prefix}rollup_delivery_buckets (workspace_id, campaign_id, account_id, provider,
                                          bucket, {columns})
     SELECT :ws, campaign_id, account_id, provider, bucket, {columns} FROM fine {adds}
-    ORDER BY bucket, campaign_id, account_id, provider
+    ORDER BY bucket, campaign_id COLLATE "C", account_id COLLATE "C", provider COLLATE "C"
     {_add("rollup_delivery_buckets", "workspace_id, bucket, campaign_id, account_id, provider",
           upsert)}
 ),
@@ -421,7 +423,7 @@ by_reason AS (
 by_lead AS (
     INSERT INTO {prefix}rollup_lead_messages (workspace_id, campaign_id, lead_id, sent, failed)
     SELECT :ws, campaign_id, lead_id, sent, failed FROM per_lead WHERE (sent, failed) <> (0, 0)
-    ORDER BY campaign_id, lead_id
+    ORDER BY campaign_id COLLATE "C", lead_id COLLATE "C"
     {_add("rollup_lead_messages", "campaign_id, lead_id", upsert, ("sent", "failed"))}
 )
 INSERT INTO {prefix}rollup_campaign_buckets (workspace_id, campaign_id, bucket, {columns})
