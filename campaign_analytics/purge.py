@@ -4,9 +4,9 @@ Runs as the ``campaign_purge`` job so a large campaign never holds a request ope
 a table for long. Every batch commits, so a purge interrupted anywhere resumes where it was
 when the job runs again, and running it twice removes nothing more.
 
-Each batch of events takes the workspace's refresh lock, so no refresh runs across it:
-their verdicts go with them (a trigger), and no refresh whose snapshot still holds them
-can store their verdicts again afterwards. Rollup rows go in batches too, after the
+Each batch takes the workspace's refresh lock, so no refresh runs across it: the events'
+verdicts go with them (a trigger), and no refresh whose snapshot still holds them can
+store their verdicts again afterwards. Rollup rows go in batches too, after the
 events (a refresh between two batches still counts the events left). The campaign row
 itself is deleted under the refresh lock too, after the rows such a refresh wrote: a
 refresh that began before finishes first, and one that begins after sees neither the
@@ -81,12 +81,12 @@ def _delete_in_batches(
     ctx: JobContext, session: Session, name: str, model: Any, campaign_id: str,
     workspace_id: str | None, done: dict[str, int],
 ) -> int:
-    """Short transactions: the table stays writable for ingestion meanwhile. Events go
+    """Short transactions: the table stays writable for ingestion meanwhile. Batches go
     between refreshes (see the module's docstring); with no campaign row there is nothing
     left of it to refresh."""
     total = 0
     while True:
-        if model is EmailEvent and workspace_id is not None:
+        if workspace_id is not None:
             lock_refresh(session, workspace_id)
         batch = select(model.id).where(model.campaign_id == campaign_id).limit(PURGE_BATCH)
         deleted = session.execute(delete(model).where(model.id.in_(batch.scalar_subquery())))

@@ -444,16 +444,12 @@ ROLLUP_TABLES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
 )
 
 
-# A workspace's rows of a rollup table (``t``), by the workspace and the ids of its
-# campaigns (``:campaigns``, a list: an index condition even where nested loops are off):
-# every table's key leads with one of the two (rollup_lead_messages has no workspace index).
-WORKSPACE_ROWS = "t.workspace_id = :ws AND t.campaign_id = ANY(:campaigns)"
-
-
 def merge_sql(table: str, key: tuple[str, ...], values: tuple[str, ...]) -> tuple[str, str]:
     """Make ``table`` equal ``fresh_<table>`` for the workspace, writing only rows that
     changed: a nightly rebuild of mostly unchanged numbers then costs index probes, not
-    the WAL and dead rows of deleting and re-inserting everything."""
+    the WAL and dead rows of deleting and re-inserting everything. Stale rows are found by the
+    workspace and the ids of its campaigns (``:campaigns``, a list: an index condition
+    even with nested loops off), one of which every rollup key leads with."""
     keys, cols = ", ".join(key), ", ".join(values)
     changed = ", ".join(f"EXCLUDED.{name}" for name in values)
     upsert = f"""
@@ -461,7 +457,8 @@ INSERT INTO {table} SELECT * FROM fresh_{table}
 ON CONFLICT ({keys}) DO UPDATE SET ({cols}) = ROW({changed})
 WHERE ({", ".join(f"{table}.{name}" for name in values)}) IS DISTINCT FROM ({changed})"""
     stale = f"""
-DELETE FROM {table} t WHERE {WORKSPACE_ROWS} AND NOT EXISTS (
+DELETE FROM {table} t WHERE t.workspace_id = :ws AND t.campaign_id = ANY(:campaigns)
+AND NOT EXISTS (
     SELECT 1 FROM fresh_{table} f WHERE ({", ".join(f"f.{k}" for k in key)})
                                       = ({", ".join(f"t.{k}" for k in key)}))"""
     return upsert, stale

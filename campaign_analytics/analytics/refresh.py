@@ -42,7 +42,6 @@ from .contributions import (
     ROLLUP_TABLES,
     SCOPE,
     WORKSPACE,
-    WORKSPACE_ROWS,
     Source,
     Verdicts,
     apply_sql,
@@ -168,10 +167,8 @@ def _rebuild(conn: Connection, workspace_id: str, watermark: int, verdicts: Verd
         CampaignBucket.workspace_id == workspace_id).limit(1)).first()
     own = {"ws": workspace_id, "campaigns": list(conn.scalars(
         select(Campaign.id).where(Campaign.workspace_id == workspace_id)))}
-    if populated is None:
-        for table in ROLLUPS:  # rows of campaigns whose messages have all gone
-            conn.execute(text(f"DELETE FROM {table.__tablename__} t WHERE {WORKSPACE_ROWS}"),
-                         own)
+    if populated is None:  # rows of campaigns whose messages have all gone
+        _delete_rollups(conn, workspace_id, own["campaigns"])
         _aggregate(conn, apply_sql(contributions, upsert=False, verdicts=changes), params)
         return
     for table, _, _ in ROLLUP_TABLES:
@@ -189,11 +186,17 @@ def _rebuild_campaigns(
 ) -> None:
     """Rebuild some campaigns' rollups as of the current watermark."""
     _apply_corrections(conn, workspace_id, watermark)
+    _delete_rollups(conn, workspace_id, campaigns)
+    _fill_scope(conn, workspace_id, CAMPAIGNS, {"campaigns": campaigns})
+    _aggregate_scope(conn, workspace_id, watermark, None, verdicts, rules)
+
+
+def _delete_rollups(conn: Connection, workspace_id: str, campaigns: list[str]) -> None:
+    """By the campaigns' ids, which every rollup key leads with or follows the workspace
+    with (the per-lead rows have no workspace index)."""
     for table in ROLLUPS:
         conn.execute(delete(table).where(table.workspace_id == workspace_id,
                                          table.campaign_id.in_(campaigns)))
-    _fill_scope(conn, workspace_id, CAMPAIGNS, {"campaigns": campaigns})
-    _aggregate_scope(conn, workspace_id, watermark, None, verdicts, rules)
 
 
 def _advance(

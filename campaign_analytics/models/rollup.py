@@ -132,8 +132,8 @@ class LeadMessages(Base):
 
     campaign_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     lead_id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    # Not indexed: only refreshes look rows up by workspace, and they find them through the
-    # workspace's campaigns (``WORKSPACE_ROWS``) instead of writing an index entry per row.
+    # Not indexed: only refreshes look rows up by workspace, and they find them through its
+    # campaigns (``refresh._delete_rollups``, ``merge_sql``) instead of an entry per row.
     workspace_id: Mapped[str] = mapped_column(String(40))
     sent: Mapped[int] = _counter()
     failed: Mapped[int] = _counter()

@@ -21,22 +21,21 @@ depends_on: str | Sequence[str] | None = None
 # the event says its workspace and campaign, and deleting an event (a purge, or a
 # workspace's deletion cascading to its events) takes its verdict with it, once per
 # statement.
-FORGET_VERDICTS = """
-CREATE FUNCTION forget_event_verdicts() RETURNS trigger LANGUAGE plpgsql AS $$
+def _forgetting(function: str, column: str) -> str:
+    """A statement trigger's function: deletes the verdicts whose ``column`` names a
+    deleted row (``gone``)."""
+    return f"""
+CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    DELETE FROM event_verdicts WHERE event_id IN (SELECT id FROM gone);
+    DELETE FROM event_verdicts WHERE {column} IN (SELECT id FROM gone);
     RETURN NULL;
 END
 $$
 """
-FORGET_CAMPAIGN_VERDICTS = """
-CREATE FUNCTION forget_campaign_verdicts() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    DELETE FROM event_verdicts WHERE campaign_id IN (SELECT id FROM gone);
-    RETURN NULL;
-END
-$$
-"""
+
+
+FORGET_VERDICTS = _forgetting("forget_event_verdicts", "event_id")
+FORGET_CAMPAIGN_VERDICTS = _forgetting("forget_campaign_verdicts", "campaign_id")  # 0010's
 
 
 def upgrade() -> None:
