@@ -28,10 +28,10 @@ from .models import (
     BounceReasonBucket,
     Campaign,
     CampaignBucket,
+    CampaignLeads,
     DeliveryBucket,
     EmailEvent,
     Lead,
-    LeadMessages,
     Message,
     Reply,
 )
@@ -47,7 +47,7 @@ TABLES: tuple[tuple[str, Any], ...] = (
 # column.
 ROLLUPS: tuple[tuple[str, Any], ...] = (
     ("rollup_campaign_buckets", CampaignBucket), ("rollup_delivery_buckets", DeliveryBucket),
-    ("rollup_bounce_reasons", BounceReasonBucket), ("rollup_lead_messages", LeadMessages),
+    ("rollup_bounce_reasons", BounceReasonBucket), ("rollup_campaign_leads", CampaignLeads),
 )
 
 

@@ -139,3 +139,45 @@ def test_verdicts_keep_their_names_through_narrowing_and_back(empty_database: st
             assert conn.execute(text("SELECT count(*) FROM event_verdicts")).scalar() == 0
     finally:
         engine.dispose()
+
+
+PER_LEAD = """
+INSERT INTO workspaces (id, name) VALUES ('wsp_a', 'A');
+INSERT INTO campaigns (id, workspace_id, name)
+VALUES ('cmp_a', 'wsp_a', 'A'), ('cmp_b', 'wsp_a', 'B');
+INSERT INTO refresh_state (workspace_id, watermark, as_of, refreshed_at, engagement_rules)
+VALUES ('wsp_a', 10, now(), now(), 'rules-1');
+INSERT INTO rollup_lead_messages (campaign_id, lead_id, workspace_id, sent, failed) VALUES
+    ('cmp_a', 'l1', 'wsp_a', 2, 0), ('cmp_a', 'l2', 'wsp_a', 1, 1), ('cmp_a', 'l3', 'wsp_a', 0, 2),
+    ('cmp_a', 'l4', 'wsp_a', 0, 0), ('cmp_b', 'l5', 'wsp_a', 3, 0)
+"""
+
+
+def test_per_lead_rows_become_campaign_counts_and_a_downgrade_rebuilds(
+    empty_database: str,
+) -> None:
+    """0013 sums the per-lead rows per campaign exactly; its downgrade cannot split the sums
+    again, so it makes the next refresh rebuild (another rules fingerprint)."""
+    from alembic import command
+
+    config = alembic_config(empty_database)
+    command.upgrade(config, "0012")
+    engine = create_engine(normalize_url(empty_database))
+    counts = ("SELECT campaign_id, workspace_id, sent, failed, only_sent, only_failed, partial "
+              "FROM rollup_campaign_leads ORDER BY 1")
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(PER_LEAD))
+        command.upgrade(config, "0013")
+        with engine.begin() as conn:
+            assert [tuple(row) for row in conn.execute(text(counts))] == [
+                ("cmp_a", "wsp_a", 3, 3, 1, 1, 1), ("cmp_b", "wsp_a", 3, 0, 1, 0, 0)]
+            conn.execute(text("DELETE FROM campaigns WHERE id = 'cmp_b'"))
+            assert [row[0] for row in conn.execute(text(counts))] == ["cmp_a"]
+        command.downgrade(config, "0012")
+        with engine.begin() as conn:
+            assert conn.execute(text("SELECT count(*) FROM rollup_lead_messages")).scalar() == 0
+            assert conn.execute(text(
+                "SELECT engagement_rules FROM refresh_state")).scalar() == ""
+    finally:
+        engine.dispose()

@@ -15,12 +15,13 @@ from ..errors import CampaignNotFound
 from ..models import (
     Campaign,
     CampaignBucket,
+    CampaignLeads,
     Lead,
-    LeadMessages,
     RefreshState,
     Reply,
     Workspace,
 )
+from ..models.rollup import LEAD_COUNTS
 from ..models.vocabulary import LeadStatus, Qualification, ReplyClass
 from . import rates
 from .facts import FactsQuery
@@ -146,17 +147,11 @@ def _rolled_up(
 
 
 def lead_messages(session: Session, campaign_id: str) -> dict[str, int]:
-    """Per-lead message counts, summed: contacted leads, sent and failed messages, and the
-    leads whose attempts were all sent, all failed, or some of each."""
-    sent, failed = LeadMessages.sent, LeadMessages.failed
-    row = session.execute(select(
-        func.count().filter(sent > 0), func.coalesce(func.sum(sent), 0),
-        func.coalesce(func.sum(failed), 0),
-        func.count().filter(sent > 0, failed == 0), func.count().filter(sent == 0, failed > 0),
-        func.count().filter(sent > 0, failed > 0),
-    ).where(LeadMessages.campaign_id == campaign_id)).one()
-    names = ("contacted", "sent", "failed", "only_sent", "only_failed", "partial")
-    return dict(zip(names, (int(value) for value in row), strict=True))
+    """Messages sent and failed, and the contacted leads: those whose attempts were all
+    sent, all failed, or some of each."""
+    row = session.get(CampaignLeads, campaign_id)
+    counts = {name: getattr(row, name) if row is not None else 0 for name in LEAD_COUNTS}
+    return {"contacted": counts["only_sent"] + counts["partial"], **counts}
 
 
 def lead_numbers(session: Session, campaign_id: str, recent: Window,

@@ -25,7 +25,7 @@ from ..engagement.sql import (
     codes,
     link_sql,
 )
-from ..models.rollup import COUNTERS
+from ..models.rollup import COUNTERS, LEAD_COUNTS
 
 BUCKET = "date_bin('15 minutes', {at}, TIMESTAMPTZ '2000-01-01 00:00:00+00')"
 
@@ -163,6 +163,18 @@ PEOPLE: tuple[tuple[str, str], ...] = (
 HUMAN_TOTALS = {"human_total_opens": "total_opens", "human_total_clicks": "total_clicks"}
 
 
+def _lead_sums() -> str:
+    """A campaign's change in ``LEAD_COUNTS`` from its leads' counts as of ``:new`` (sign
+    +1) and ``:old`` (sign -1): a lead's class depends on all its messages, so a scoped
+    refresh has them all in scope (see ``refresh._fill_scope``)."""
+    classes = {"only_sent": "sent > 0 AND failed = 0", "only_failed": "sent = 0 AND failed > 0",
+               "partial": "sent > 0 AND failed > 0"}
+    return ", ".join(
+        [f"sum(sign * {name}) AS {name}" for name in ("sent", "failed")]
+        + [f"coalesce(sum(sign) FILTER (WHERE {test}), 0) AS {name}"
+           for name, test in classes.items()])
+
+
 def _unpivot(pairs: Iterable[tuple[str, str]]) -> str:
     """One row per first occurrence: its instant and its counter."""
     return ", ".join(f"({at}, {_counter(name)})" for at, name in pairs)
@@ -186,8 +198,9 @@ def _sums() -> str:
 
 def events_sql(source: Source, rules: Rules, *, since: bool) -> str:
     """CTEs ``fine``, one row per (campaign, account, provider, bucket), ``reasons``,
-    ``per_lead`` and ``engaged`` (every open and click of a sent message with its reason
-    code): the contributions as of ``:new``, minus (``since``) those as of ``:old``.
+    ``per_lead``, one row per campaign, and ``engaged`` (every open and click of a sent
+    message with its reason code): the contributions as of ``:new``, minus (``since``)
+    those as of ``:old``.
 
     Judging adds as little relational work as it can to the counting without it. An open's
     verdict is what it carries (``client``), so the firsts of people's and machines' opens
@@ -218,11 +231,18 @@ msg AS MATERIALIZED (
     SELECT f.*, m.campaign_id, m.account_id, m.provider, m.lead_id
     FROM firsts f JOIN {source.messages} m ON m.message_id = f.message_id
 ),
-clicks AS MATERIALIZED (
-    SELECT ev.id, ev.message_id, ev.sign, ev.occurred_at, ev.client, ev.link, m.campaign_id,
-           m.account_id, m.provider, m.sent, m.delivered, m.clicked
+counted AS MATERIALIZED (
+    SELECT ev.id, ev.message_id, ev.sign, ev.type, ev.occurred_at, ev.bounce_type, ev.reason,
+           ev.classification, ev.client, ev.link, m.campaign_id, m.account_id, m.provider,
+           m.sent, m.delivered, m.clicked
     FROM ev JOIN msg m ON m.message_id = ev.message_id AND m.sign = ev.sign
-    WHERE ev.type = 'clicked' AND m.sent IS NOT NULL
+    WHERE ev.type = 'failed' OR (m.sent IS NOT NULL AND ev.type IN ('opened', 'clicked',
+                                                                     'replied', 'bounced'))
+),
+clicks AS MATERIALIZED (
+    SELECT id, message_id, sign, occurred_at, client, link, campaign_id, account_id, provider,
+           sent, delivered, clicked
+    FROM counted WHERE type = 'clicked'
 ),
 bursts AS (
     SELECT message_id, sign, count(DISTINCT link) AS links
@@ -243,9 +263,8 @@ click_people AS (
     FROM judged GROUP BY message_id, sign
 ),
 engaged AS (
-    SELECT ev.id, ev.message_id, ev.sign, m.campaign_id, ev.client AS reason
-    FROM ev JOIN msg m ON m.message_id = ev.message_id AND m.sign = ev.sign
-    WHERE ev.type = 'opened' AND m.sent IS NOT NULL
+    SELECT id, message_id, sign, campaign_id, client AS reason
+    FROM counted WHERE type = 'opened'
     UNION ALL
     SELECT id, message_id, sign, campaign_id, reason FROM judged
 ),
@@ -261,10 +280,9 @@ facts AS (
     WHERE m.sent IS NOT NULL AND (m.opened IS NOT NULL OR m.clicked IS NOT NULL)
       AND x.at IS NOT NULL
     UNION ALL
-    SELECT m.campaign_id, m.account_id, m.provider, m.sign, {EVERY_EVENT}, ev.occurred_at,
-           CASE WHEN ev.type = 'opened' THEN ev.client NOT {machine} END
-    FROM ev JOIN msg m ON m.message_id = ev.message_id AND m.sign = ev.sign
-    WHERE ev.type = 'failed' OR (m.sent IS NOT NULL AND ev.type IN ('opened', 'replied'))
+    SELECT campaign_id, account_id, provider, sign, {EVERY_EVENT}, occurred_at,
+           CASE WHEN type = 'opened' THEN client NOT {machine} END
+    FROM counted ev WHERE type IN ('failed', 'opened', 'replied')
     UNION ALL
     SELECT campaign_id, account_id, provider, sign, {_counter("total_clicks")}, occurred_at,
            reason NOT {machine}
@@ -276,23 +294,25 @@ fine AS (
     FROM facts GROUP BY 1, 2, 3, 4
 ),
 first_bounces AS (
-    SELECT DISTINCT ON (ev.sign, ev.message_id, ev.bounce_type)
-           m.campaign_id, m.account_id, ev.sign, ev.bounce_type, ev.occurred_at,
-           coalesce(nullif(btrim(ev.reason), ''), 'unknown') AS reason
-    FROM ev JOIN msg m ON m.message_id = ev.message_id AND m.sign = ev.sign
-    WHERE ev.type = 'bounced' AND m.sent IS NOT NULL AND ev.bounce_type IS NOT NULL
-    ORDER BY ev.sign, ev.message_id, ev.bounce_type, ev.occurred_at, ev.id
+    SELECT DISTINCT ON (sign, message_id, bounce_type)
+           campaign_id, account_id, sign, bounce_type, occurred_at,
+           coalesce(nullif(btrim(reason), ''), 'unknown') AS reason
+    FROM counted WHERE type = 'bounced' AND bounce_type IS NOT NULL
+    ORDER BY sign, message_id, bounce_type, occurred_at, id
 ),
 reasons AS (
     SELECT campaign_id, account_id, {BUCKET.format(at="occurred_at")} AS bucket,
            bounce_type, reason, sum(sign) AS bounces
     FROM first_bounces GROUP BY 1, 2, 3, 4, 5
 ),
+leads AS (
+    SELECT campaign_id, sign, count(*) FILTER (WHERE sent IS NOT NULL) AS sent,
+           count(*) FILTER (WHERE sent IS NULL AND failed_any) AS failed
+    FROM msg WHERE lead_id IS NOT NULL GROUP BY campaign_id, lead_id, sign
+),
 per_lead AS (
-    SELECT campaign_id, lead_id,
-           sum(CASE WHEN sent IS NOT NULL THEN sign ELSE 0 END) AS sent,
-           sum(CASE WHEN sent IS NULL AND failed_any THEN sign ELSE 0 END) AS failed
-    FROM msg WHERE lead_id IS NOT NULL GROUP BY 1, 2
+    SELECT campaign_id, {_lead_sums()}
+    FROM leads GROUP BY campaign_id
 )"""
 
 
@@ -342,7 +362,7 @@ reasons AS (
     WHERE false
 ),
 per_lead AS (
-    SELECT NULL::text AS campaign_id, NULL::text AS lead_id, 0 AS sent, 0 AS failed
+    SELECT NULL::text AS campaign_id, {", ".join(f"0 AS {name}" for name in LEAD_COUNTS)}
     WHERE false
 )"""
 
@@ -391,15 +411,13 @@ def apply_sql(contributions: str, *, upsert: bool, prefix: str = "",
     to ``event_verdicts``, in one statement. A change (``upsert``) skips the rows of
     buckets where it adds nothing: most of those an increment touches (a message's send
     and delivery, counted out as of ``:old`` and back in as of ``:new``), whose rows exist
-    already, and updating them would only write them again; a rebuild has none. A lead
-    with no message sent or failed yet (an open that came before its ``sent``) has no
-    per-lead row, rebuilt or changed. The two big tables get their rows in key order: a
-    key inserted at random into an index larger than the server's buffers costs a page
-    read and write each (1.6M per-lead rows: 9.9 s at random, 6.1 s sorted first; and
-    the nightly merge then probes the table in key order too). Sorted by bytes: the ids
-    are ASCII, whose byte order is the database collation's, and a byte comparison is
-    much cheaper than the locale's."""
-    columns = ", ".join(COUNTERS)
+    already, and updating them would only write them again; a rebuild has none; nor
+    does a campaign with no message sent or failed yet. The delivery rows go in in key
+    order: a key inserted at random into an index larger than the server's buffers costs
+    a page read and write each, and the nightly merge then probes the table in key order
+    too. Sorted by bytes: the ids are ASCII, whose byte order is the database collation's,
+    and a byte comparison is much cheaper than the locale's."""
+    columns, lead_counts = ", ".join(COUNTERS), ", ".join(LEAD_COUNTS)
     grouped = ", ".join(f"sum({name})" for name in COUNTERS)
     adds = f"WHERE ({columns}) <> ({', '.join('0' for _ in COUNTERS)})" if upsert else ""
     return f"""{contributions},{verdicts.sql() if verdicts else ""}
@@ -421,10 +439,10 @@ by_reason AS (
           ("bounces",))}
 ),
 by_lead AS (
-    INSERT INTO {prefix}rollup_lead_messages (workspace_id, campaign_id, lead_id, sent, failed)
-    SELECT :ws, campaign_id, lead_id, sent, failed FROM per_lead WHERE (sent, failed) <> (0, 0)
-    ORDER BY campaign_id COLLATE "C", lead_id COLLATE "C"
-    {_add("rollup_lead_messages", "campaign_id, lead_id", upsert, ("sent", "failed"))}
+    INSERT INTO {prefix}rollup_campaign_leads (workspace_id, campaign_id, {lead_counts})
+    SELECT :ws, campaign_id, {lead_counts} FROM per_lead
+    WHERE ({lead_counts}) <> ({", ".join("0" for _ in LEAD_COUNTS)})
+    {_add("rollup_campaign_leads", "campaign_id", upsert, LEAD_COUNTS)}
 )
 INSERT INTO {prefix}rollup_campaign_buckets (workspace_id, campaign_id, bucket, {columns})
 SELECT :ws, campaign_id, bucket, {grouped} FROM fine {adds} GROUP BY campaign_id, bucket
@@ -440,7 +458,7 @@ ROLLUP_TABLES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("rollup_bounce_reasons",
      ("workspace_id", "bucket", "campaign_id", "account_id", "bounce_type", "reason"),
      ("bounces",)),
-    ("rollup_lead_messages", ("campaign_id", "lead_id"), ("sent", "failed")),
+    ("rollup_campaign_leads", ("campaign_id",), LEAD_COUNTS),
 )
 
 

@@ -31,8 +31,8 @@ from ..models import (
     BounceReasonBucket,
     Campaign,
     CampaignBucket,
+    CampaignLeads,
     DeliveryBucket,
-    LeadMessages,
     RefreshState,
     ReplyCorrection,
 )
@@ -52,7 +52,7 @@ from .contributions import (
 
 log = logging.getLogger(__name__)
 
-ROLLUPS = (CampaignBucket, DeliveryBucket, BounceReasonBucket, LeadMessages)
+ROLLUPS = (CampaignBucket, DeliveryBucket, BounceReasonBucket, CampaignLeads)
 # Aggregating millions of events in memory instead of in temp files on disk.
 WORK_MEM = "256MB"
 PLAN_SETTINGS = ("enable_nestloop", "enable_sort")
@@ -216,10 +216,25 @@ def _apply_corrections(conn: Connection, workspace_id: str, watermark: int) -> N
 
 
 # The messages of a scoped refresh: those the new events name (by the id index, then one
-# index lookup each), or every message of some campaigns.
+# index lookup each) with every other message of their leads (a lead's class counts in
+# ``rollup_campaign_leads`` depend on all its messages; by the lead index), or every
+# message of some campaigns.
 TOUCHED = """
-FROM (SELECT DISTINCT message_id FROM email_events
-      WHERE id > :old AND id <= :new AND workspace_id = :ws) t
+FROM (
+    WITH named AS MATERIALIZED (
+        SELECT m.message_id, m.campaign_id, m.lead_id
+        FROM (SELECT DISTINCT message_id FROM email_events
+              WHERE id > :old AND id <= :new AND workspace_id = :ws) t
+        CROSS JOIN LATERAL (SELECT * FROM messages m
+                            WHERE m.workspace_id = :ws AND m.message_id = t.message_id) m
+    )
+    SELECT message_id FROM named
+    UNION
+    SELECT s.message_id FROM (SELECT DISTINCT campaign_id, lead_id FROM named) l
+    CROSS JOIN LATERAL (SELECT message_id FROM messages s
+                        WHERE s.lead_id = l.lead_id AND s.campaign_id = l.campaign_id
+                          AND s.workspace_id = :ws) s
+) t
 CROSS JOIN LATERAL (SELECT * FROM messages m
                     WHERE m.workspace_id = :ws AND m.message_id = t.message_id) m
 """

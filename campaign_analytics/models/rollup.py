@@ -124,19 +124,25 @@ class BounceReasonBucket(Base):
     bounces: Mapped[int] = _counter()
 
 
-class LeadMessages(Base):
-    """Per lead: messages sent, and messages that failed without ever being sent, as of
-    the watermark. Campaign progress, contacted leads and messages per lead read these."""
+class CampaignLeads(Base):
+    """Per campaign, as of the watermark: messages sent and messages that failed without
+    ever being sent to a lead, and its leads by what their messages did (only sent, only
+    failed, some of each). Campaign progress and contacted leads read these; a refresh
+    computes them from each lead's messages (``contributions.per_lead``)."""
 
-    __tablename__ = "rollup_lead_messages"
+    __tablename__ = "rollup_campaign_leads"
 
     campaign_id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    lead_id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    # Not indexed: only refreshes look rows up by workspace, and they find them through its
-    # campaigns (``refresh._delete_rollups``, ``merge_sql``) instead of an entry per row.
     workspace_id: Mapped[str] = mapped_column(String(40))
     sent: Mapped[int] = _counter()
     failed: Mapped[int] = _counter()
+    only_sent: Mapped[int] = _counter()
+    only_failed: Mapped[int] = _counter()
+    partial: Mapped[int] = _counter()
+
+
+# What ``CampaignLeads`` counts, in the order refresh computes it.
+LEAD_COUNTS: tuple[str, ...] = ("sent", "failed", "only_sent", "only_failed", "partial")
 
 
 class VerdictReason(Base):

@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from campaign_analytics.analytics.refresh import RefreshMode, refresh
 from campaign_analytics.db import Database
-from campaign_analytics.models.rollup import COUNTERS
+from campaign_analytics.models.rollup import COUNTERS, LEAD_COUNTS
 
 NONZERO = " OR ".join(f"{name} <> 0" for name in COUNTERS)
 # Every rollup row of a workspace, by its natural key; rows whose counters are all zero
@@ -21,8 +21,8 @@ ROLLUP_ROWS = {
                 f"FROM rollup_delivery_buckets WHERE workspace_id = :ws AND ({NONZERO})",
     "reasons": "SELECT campaign_id, account_id, bucket, bounce_type, reason, bounces "
                "FROM rollup_bounce_reasons WHERE workspace_id = :ws AND bounces <> 0",
-    "leads": "SELECT campaign_id, lead_id, sent, failed FROM rollup_lead_messages "
-             "WHERE workspace_id = :ws",
+    "leads": f"SELECT campaign_id, {', '.join(LEAD_COUNTS)} FROM rollup_campaign_leads "
+             f"WHERE workspace_id = :ws AND ({' OR '.join(f'{n} <> 0' for n in LEAD_COUNTS)})",
 }
 
 

@@ -11,7 +11,7 @@ from campaign_analytics.db import Database
 from tests.world import World, count
 
 TABLES = ("rollup_campaign_buckets", "rollup_delivery_buckets", "rollup_bounce_reasons",
-          "rollup_lead_messages")
+          "rollup_campaign_leads")
 
 
 def rows(db: Database, campaign: str) -> dict[str, int]:
