@@ -66,6 +66,7 @@ from campaign_analytics.analytics.refresh import (
     ROLLUPS,
     WORK_MEM,
     RefreshMode,
+    jit_pays,
     refresh,
 )
 from campaign_analytics.db import Database
@@ -307,7 +308,7 @@ def run_incremental(db: Database, url: str, ws: str, rng: random.Random, tag: st
 def explain(db: Database, ws: str) -> None:
     """EXPLAIN (ANALYZE, BUFFERS) of the full refresh statement as a first refresh runs it
     (emptied rollups, every verdict inserted), rolled back; with the session settings
-    refresh uses."""
+    refresh uses (JIT too, for a workspace that large)."""
     rules = load_rules()
     with db.engine.connect() as conn:
         verdicts = Verdicts(reason_ids(conn, rules), stored=False)
@@ -327,6 +328,8 @@ def explain(db: Database, ws: str) -> None:
             conn.execute(text(NO_JIT))
             for setting in PLAN_SETTINGS:
                 conn.execute(text(f"SET LOCAL {setting} = off"))
+            if jit_pays(conn, ws):
+                conn.execute(text("SET LOCAL jit = on"))
             elapsed = timed()
             plan = conn.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + sql),
                                 {"ws": ws, "new": watermark}).scalars().all()
