@@ -166,7 +166,7 @@ HUMAN_TOTALS = {"human_total_opens": "total_opens", "human_total_clicks": "total
 def _lead_sums() -> str:
     """A campaign's change in ``LEAD_COUNTS`` from its leads' counts as of ``:new`` (sign
     +1) and ``:old`` (sign -1): a lead's class depends on all its messages, so a scoped
-    refresh has them all in scope (see ``refresh._fill_scope``)."""
+    refresh has them all in scope (see ``refresh.TOUCHED``)."""
     classes = {"only_sent": "sent > 0 AND failed = 0", "only_failed": "sent = 0 AND failed > 0",
                "partial": "sent > 0 AND failed > 0"}
     return ", ".join(
@@ -306,8 +306,8 @@ reasons AS (
     FROM first_bounces GROUP BY 1, 2, 3, 4, 5
 ),
 leads AS (
-    SELECT campaign_id, sign, count(*) FILTER (WHERE sent IS NOT NULL) AS sent,
-           count(*) FILTER (WHERE sent IS NULL AND failed_any) AS failed
+    SELECT campaign_id, sign, (count(*) FILTER (WHERE sent IS NOT NULL))::int AS sent,
+           (count(*) FILTER (WHERE sent IS NULL AND failed_any))::int AS failed
     FROM msg WHERE lead_id IS NOT NULL GROUP BY campaign_id, lead_id, sign
 ),
 per_lead AS (

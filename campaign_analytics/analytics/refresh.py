@@ -200,7 +200,7 @@ def _rebuild_campaigns(
 
 def _delete_rollups(conn: Connection, workspace_id: str, campaigns: list[str]) -> None:
     """By the campaigns' ids, which every rollup key leads with or follows the workspace
-    with (the per-lead rows have no workspace index)."""
+    with."""
     for table in ROLLUPS:
         conn.execute(delete(table).where(table.workspace_id == workspace_id,
                                          table.campaign_id.in_(campaigns)))
@@ -237,7 +237,8 @@ FROM (
     )
     SELECT message_id FROM named
     UNION
-    SELECT s.message_id FROM (SELECT DISTINCT campaign_id, lead_id FROM named) l
+    SELECT s.message_id
+    FROM (SELECT DISTINCT campaign_id, lead_id FROM named WHERE lead_id IS NOT NULL) l
     CROSS JOIN LATERAL (SELECT message_id FROM messages s
                         WHERE s.lead_id = l.lead_id AND s.campaign_id = l.campaign_id
                           AND s.workspace_id = :ws) s

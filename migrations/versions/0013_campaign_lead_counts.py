@@ -34,6 +34,8 @@ $$
 
 
 def upgrade() -> None:
+    # A refresh of the old code committing between the copy and the drop would be lost.
+    op.execute("LOCK TABLE rollup_lead_messages IN ACCESS EXCLUSIVE MODE")
     op.create_table(
         "rollup_campaign_leads",
         sa.Column("campaign_id", sa.String(40), nullable=False),
@@ -66,5 +68,6 @@ def downgrade() -> None:
     op.execute(FORGET_ROLLUPS.format(leads="rollup_lead_messages"))
     op.drop_table("rollup_campaign_leads")
     # Per-lead rows cannot be told from sums: every workspace's next refresh rebuilds its
-    # rollups whole, as after a change of engagement rules.
+    # rollups whole, as after a change of engagement rules (until then, and for a
+    # workspace with no new events until the nightly rebuild, lead counts read 0).
     op.execute("UPDATE refresh_state SET engagement_rules = ''")
