@@ -109,8 +109,9 @@ SCOPE = Source(
     messages="refresh_scope")
 
 # What a scoped refresh reads, gathered by index lookups before the aggregation runs.
-# LATERAL subqueries are index lookups whatever the planner estimates, so the cost follows
-# the scope, never the size of the workspace's tables.
+# LATERAL subqueries that cannot be flattened into a join (``OFFSET 0``) are index lookups
+# whatever the planner estimates, so the cost follows the scope, never the size of the
+# workspace's tables (flattened, 21k messages in scope made it read all 10M events: 3.3 s).
 FILL_SCOPE_EVENTS = """
 CREATE TEMP TABLE refresh_events ON COMMIT DROP AS
 SELECT e.id, e.message_id, e.type, e.occurred_at, e.bounce_type, e.reason,
@@ -122,6 +123,8 @@ FROM refresh_scope s
 CROSS JOIN LATERAL (
     SELECT * FROM email_events e
     WHERE e.workspace_id = :ws AND e.message_id = s.message_id AND e.id <= :new
+      AND (NOT s.context OR e.type IN ('sent', 'failed'))
+    OFFSET 0
 ) e
 """
 

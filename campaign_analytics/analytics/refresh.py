@@ -222,31 +222,35 @@ def _apply_corrections(conn: Connection, workspace_id: str, watermark: int) -> N
     conn.execute(text(apply_sql(CORRECTIONS, upsert=True)), {"ws": workspace_id, "old": watermark})
 
 
-# The messages of a scoped refresh: those the new events name (by the id index, then one
-# index lookup each) with every other message of their leads (a lead's class counts in
-# ``rollup_campaign_leads`` depend on all its messages; by the lead index), or every
-# message of some campaigns.
-TOUCHED = """
+# The messages of a scoped refresh (each source: the ``context`` column, then the FROM
+# clause): those the new events name (by the id index, then one index lookup each), with,
+# as context, the other messages of their leads (by the lead index): a lead's class in
+# ``rollup_campaign_leads`` depends on all its messages, and their ``sent`` and ``failed``
+# events are all that is read of them (they have no new event, so the rest of what they
+# contribute is the same as of both watermarks and cancels out). Or every message of some
+# campaigns.
+TOUCHED = """m.context
 FROM (
     WITH named AS MATERIALIZED (
-        SELECT m.message_id, m.campaign_id, m.lead_id
+        SELECT m.*
         FROM (SELECT DISTINCT message_id FROM email_events
               WHERE id > :old AND id <= :new AND workspace_id = :ws) t
         CROSS JOIN LATERAL (SELECT * FROM messages m
-                            WHERE m.workspace_id = :ws AND m.message_id = t.message_id) m
+                            WHERE m.workspace_id = :ws AND m.message_id = t.message_id
+                            OFFSET 0) m
     )
-    SELECT message_id FROM named
-    UNION
-    SELECT s.message_id
+    SELECT *, false AS context FROM named
+    UNION ALL
+    SELECT s.*, true
     FROM (SELECT DISTINCT campaign_id, lead_id FROM named WHERE lead_id IS NOT NULL) l
-    CROSS JOIN LATERAL (SELECT message_id FROM messages s
+    CROSS JOIN LATERAL (SELECT * FROM messages s
                         WHERE s.lead_id = l.lead_id AND s.campaign_id = l.campaign_id
-                          AND s.workspace_id = :ws) s
-) t
-CROSS JOIN LATERAL (SELECT * FROM messages m
-                    WHERE m.workspace_id = :ws AND m.message_id = t.message_id) m
+                          AND s.workspace_id = :ws OFFSET 0) s
+    WHERE s.message_id NOT IN (SELECT message_id FROM named)
+) m
 """
-CAMPAIGNS = "FROM messages m WHERE m.workspace_id = :ws AND m.campaign_id = ANY(:campaigns)"
+CAMPAIGNS = ("false AS context "
+             "FROM messages m WHERE m.workspace_id = :ws AND m.campaign_id = ANY(:campaigns)")
 
 
 def _fill_scope(
@@ -257,7 +261,7 @@ def _fill_scope(
     conn.execute(text(
         "CREATE TEMP TABLE refresh_scope ON COMMIT DROP AS "
         "SELECT m.message_id, m.campaign_id, coalesce(m.account_id, '') AS account_id, "
-        f"m.mailbox_provider AS provider, m.lead_id {source}"),
+        f"m.mailbox_provider AS provider, m.lead_id, {source}"),
         {"ws": workspace_id, **params})
     conn.execute(text("ANALYZE refresh_scope"))
 
