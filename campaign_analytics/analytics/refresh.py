@@ -256,8 +256,9 @@ CAMPAIGNS = ("false AS context "
 def _fill_scope(
     conn: Connection, workspace_id: str, source: str, params: dict[str, object]
 ) -> None:
-    """The messages a scoped refresh recomputes; a message the events name but that was
-    never sent or failed does not count (SPEC §11.18), so it is not in scope."""
+    """The messages a scoped refresh recomputes, each with ``context`` (there only for its
+    lead's counts, see ``TOUCHED``); a message the events name but that was never sent or
+    failed contributes nothing (SPEC §11.18)."""
     conn.execute(text(
         "CREATE TEMP TABLE refresh_scope ON COMMIT DROP AS "
         "SELECT m.message_id, m.campaign_id, coalesce(m.account_id, '') AS account_id, "
