@@ -106,13 +106,6 @@ RESULT = "bench-engagement-result "  # the child's last line: this, then its res
 ROLLUP_NAMES = ("rollup_campaign_buckets", "rollup_delivery_buckets", "rollup_bounce_reasons",
                 "rollup_campaign_leads")
 KEYED_ROLLUPS = (*ROLLUP_NAMES[:3], "rollup_lead_messages")  # A's, with foreign keys
-LEAD_COUNTS_TABLE = """
-CREATE TABLE rollup_campaign_leads (
-    campaign_id varchar(40) PRIMARY KEY, workspace_id varchar(40) NOT NULL,
-    sent integer NOT NULL DEFAULT 0, failed integer NOT NULL DEFAULT 0,
-    only_sent integer NOT NULL DEFAULT 0, only_failed integer NOT NULL DEFAULT 0,
-    partial integer NOT NULL DEFAULT 0
-)"""
 TARGET = 1.2
 EMPTY = "full, empty rollups (new: + every verdict)"
 NIGHTLY = "full, populated rollups (nightly, steady state)"
@@ -286,11 +279,17 @@ def ensure_old_tree() -> None:
 
 def level_rollups(url: str) -> None:
     """Migration 0012's dropped keys and 0013's table, on the old code's database."""
+    from sqlalchemy.dialects import postgresql
+    from sqlalchemy.schema import CreateTable
+
+    from campaign_analytics.models import CampaignLeads  # the new code, in this process
+
     with psycopg.connect(url) as conn:
         for table in KEYED_ROLLUPS:
             for column, referred in (("campaign_id", "campaigns"), ("workspace_id", "workspaces")):
                 conn.execute(f"ALTER TABLE {table} DROP CONSTRAINT fk_{table}_{column}_{referred}")
-        conn.execute(LEAD_COUNTS_TABLE)
+        conn.execute(str(CreateTable(CampaignLeads.__table__).compile(
+            dialect=postgresql.dialect())))
     say("A: the rollup tables' foreign keys dropped and rollup_campaign_leads made, as "
         "migrations 0012 and 0013 do on B")
 

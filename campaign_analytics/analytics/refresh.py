@@ -303,12 +303,14 @@ def _aggregate(conn: Connection, sql: str, params: dict[str, object], *,
     """Hash joins and hash aggregates only: with a new workspace's stale statistics a
     nested loop over millions of rows could be chosen and run for hours, and sorting the
     facts on their text keys costs more than hashing them."""
-    settings = [(name, "off") for name in PLAN_SETTINGS] + ([("jit", "on")] if jit else [])
-    for name, value in settings:
-        conn.execute(text(f"SET LOCAL {name} = {value}"))
+    # (setting, its value for the statement, its value after)
+    settings = [(name, "off", "on") for name in PLAN_SETTINGS] + (
+        [("jit", "on", "off")] if jit else [])
+    for name, during, _ in settings:
+        conn.execute(text(f"SET LOCAL {name} = {during}"))
     conn.execute(text(sql), params)
-    for name, value in settings:
-        conn.execute(text(f"SET LOCAL {name} = {'on' if value == 'off' else 'off'}"))
+    for name, _, after in settings:
+        conn.execute(text(f"SET LOCAL {name} = {after}"))
 
 
 def _count_events(conn: Connection, workspace_id: str, old: int, new: int) -> int:
