@@ -381,7 +381,10 @@ class Verdicts:
     up by key and written only when new or changed, since a conflicting ``INSERT`` locks,
     and so writes, even a row it leaves as it was. Without ``stored`` (a first refresh:
     none stored) every one is inserted; a conflict check would cost as much again as the
-    insertion."""
+    insertion. Verdicts go in in key order: ``engaged`` has the opens, then the clicks,
+    each in id order, and inserting the clicks' keys between the opens' costs a read and
+    a write of index pages the opens had finished with (2.64M verdicts at 10M events:
+    5.6 s as two runs, 3.0 s sorted, the sort included)."""
 
     reason_ids: tuple[int, ...]
     since_judged: bool = False
@@ -389,20 +392,23 @@ class Verdicts:
 
     def sql(self) -> str:
         number = f"(ARRAY[{', '.join(map(str, self.reason_ids))}]::smallint[])[reason + 1]"
-        insert = f"""INSERT INTO event_verdicts (event_id, reason_id)
-    SELECT id, {number} FROM engaged WHERE sign = 1"""
+
+        def insert(which: str = "") -> str:
+            return f"""INSERT INTO event_verdicts (event_id, reason_id)
+    SELECT id, {number} FROM engaged WHERE sign = 1 {which} ORDER BY id"""
+
         if not self.stored:
-            return f"\nby_verdict AS (\n    {insert}\n),"
+            return f"\nby_verdict AS (\n    {insert()}\n),"
         touched = ("AND message_id IN (SELECT message_id FROM ev WHERE id > :judged)"
                    if self.since_judged else "")
         changed = ("AND (SELECT v.reason_id FROM event_verdicts v WHERE v.event_id = engaged.id) "
                    f"IS DISTINCT FROM {number}")
         return f"""
 by_new_verdict AS (
-    {insert} AND id > :stored
+    {insert("AND id > :stored")}
 ),
 by_verdict AS (
-    {insert} AND id <= :stored {touched} {changed}
+    {insert(f"AND id <= :stored {touched} {changed}")}
     ON CONFLICT (event_id) DO UPDATE SET reason_id = EXCLUDED.reason_id
 ),"""
 
