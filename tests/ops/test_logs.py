@@ -163,13 +163,20 @@ def test_a_job_run_by_a_worker_process_logs_json_with_its_job_id(
     wait_until(lambda: load(db, job_id).status == "completed", 60,
                f"job not completed:\n{worker.log()}")
 
+    # The worker logs the completion just after committing it: the line may trail the row.
+    def logged() -> bool:
+        whole_lines = worker.log().split("\n")[:-1]
+        return any(job_id in line and "completed on attempt 1" in line for line in whole_lines)
+
+    wait_until(logged, 10, lambda: f"no completion logged:\n{worker.log()}")
     lines = json_lines(worker.log())
     assert any(line["message"].endswith(" ready.") for line in lines), worker.log()
     ours = [line for line in lines if line.get("job_id") == job_id]
     completed = [line for line in ours if "completed on attempt 1" in line["message"]]
     assert len(completed) == 1, worker.log()
-    assert completed[0]["logger"] == "campaign_analytics.jobs.runner"
-    assert (completed[0]["job_kind"], completed[0]["attempt"]) == ("diagnostic", 1)
-    assert completed[0]["task_id"] and TIMESTAMP.fullmatch(completed[0]["timestamp"])
+    [line] = completed
+    assert line["logger"] == "campaign_analytics.jobs.runner"
+    assert (line["job_kind"], line["attempt"]) == ("diagnostic", 1)
+    assert line["task_id"] and TIMESTAMP.fullmatch(line["timestamp"])
     # Only Celery's printed banner is not JSON; no record is in Celery's or a text format.
     assert not OTHER_FORMATS.search(worker.log()), worker.log()
