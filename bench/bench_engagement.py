@@ -403,26 +403,20 @@ def template_copy(admin_url: str, template_url: str) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def vacuum_rollups(url: str) -> None:
+def vacuum_rollups(url: str, *, empty: bool = False) -> None:
+    """``VACUUM ANALYZE`` of what a refresh writes: the rollups, the refresh state and (B)
+    the verdicts. ``empty``: truncated first, back to before the first refresh, for a second
+    one with no dead row or index entry of the first in the way."""
     elapsed = timed()
     tables = [*ROLLUP_NAMES, "refresh_state"]
     with psycopg.connect(url, autocommit=True) as conn:
         if conn.execute("SELECT to_regclass('event_verdicts')").fetchone() != (None,):
             tables.append("event_verdicts")
+        if empty:
+            conn.execute(f"TRUNCATE {', '.join(tables)}")
         conn.execute(f"VACUUM ANALYZE {', '.join(tables)}")
-    say(f"VACUUM ANALYZE of the rollups on {make_url(url).database}: {elapsed():.1f} s")
-
-
-def empty_rollups(url: str) -> None:
-    """Back to before the first refresh, for a second one: no rollups, no refresh state and
-    (B) no verdicts, vacuumed so no dead row or index entry of the first is in the way."""
-    tables = [*ROLLUP_NAMES, "refresh_state"]
-    with psycopg.connect(url, autocommit=True) as conn:
-        if conn.execute("SELECT to_regclass('event_verdicts')").fetchone() != (None,):
-            tables.append("event_verdicts")
-        conn.execute(f"TRUNCATE {', '.join(tables)}")
-        conn.execute(f"VACUUM ANALYZE {', '.join(tables)}")
-    say(f"{make_url(url).database}: rollups, refresh state and verdicts emptied")
+    say(f"{'TRUNCATE + ' if empty else ''}VACUUM ANALYZE of the rollups on "
+        f"{make_url(url).database}: {elapsed():.1f} s")
 
 
 def revision(url: str) -> str:
@@ -621,7 +615,7 @@ def run_all(args: argparse.Namespace, steps: list[Step]) -> bool:
                     bump_rules(url_b, ws)
                 if label == EMPTY + " again":
                     for url in (url_a, url_b):
-                        empty_rollups(url)
+                        vacuum_rollups(url, empty=True)
                 step, _ = compare(args.admin_url, label, list(order), "refresh",
                                   mode="full", ws=ws)
                 steps.append(step)
