@@ -14,7 +14,7 @@ applied: the refresh changes made since that are not about judging (no JIT but f
 rebuild statement of a workspace of a million messages or more; leads counted per campaign,
 an increment's scope with every message of the leads it touches; delivery rows inserted in
 key order; an increment's rows that add nothing skipped; facts naming their counters as
-bits, a send's fact adding to its slots too), so the ratio measures
+bits, a send's fact adding to its slots too, unnested from arrays), so the ratio measures
 judging alone; for the same reason A's rollup tables lose their foreign keys and gain
 ``rollup_campaign_leads`` as B's do (migrations 0012 and 0013). Left out: the new code joins
 events to their messages once for four uses (measured no faster: 169.1 against 168.9 s of
