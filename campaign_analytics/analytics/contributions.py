@@ -191,9 +191,9 @@ def _first_facts() -> list[tuple[str, str]]:
     first's with the people's firsts at the same instant and, the send's, with its slots;
     a people's first at another instant has its own."""
     def joined(first: str) -> str:
-        own = [(slot, test) for slot, test in SLOTS] if first == "sent" else []
-        same = [(name, f"{at} = m.{first}") for name, at, of in PEOPLE if of == first]
-        return " | ".join([str(_bit(first))] + ([_bits(own + same)] if own + same else []))
+        riders = (list(SLOTS) if first == "sent" else []) + [
+            (name, f"{at} = m.{first}") for name, at, of in PEOPLE if of == first]
+        return f"{_bit(first)} | {_bits(riders)}" if riders else str(_bit(first))
 
     return [(f"m.{first}", joined(first)) for first, _ in FIRSTS] + [
         (at if of is None else f"CASE WHEN {at} IS DISTINCT FROM m.{of} THEN {at} END",
