@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from celery import Celery
 
@@ -59,7 +59,11 @@ def lost_epoch(celery: Celery) -> LostEpoch | None:
     if exists:
         return None
     now = datetime.fromtimestamp(int(seconds) + int(micros) / 1e6, UTC)
-    started = now - timedelta(seconds=int(uptime))
+    # Redis counts uptime in whole seconds of its clock, so it started in the second
+    # ending uptime seconds before this one. Take that second's end: republishing a job
+    # published just after the start costs a duplicate message (claims are idempotent),
+    # missing one published just before it would leave that job idle.
+    started = min(now, datetime.fromtimestamp(int(seconds) - int(uptime) + 1, UTC))
     log.warning("the broker has no epoch marker (it started at %s, or this database is new): "
                 "republishing every queued job published before then", started.isoformat())
     return LostEpoch(started, run_id.decode() if isinstance(run_id, bytes) else str(run_id))
