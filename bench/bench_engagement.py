@@ -14,12 +14,12 @@ applied: the refresh changes made since that are not about judging (no JIT but f
 rebuild statement of a workspace of a million messages or more; leads counted per campaign,
 an increment's scope with every message of the leads it touches; delivery rows inserted in
 key order; an increment's rows that add nothing skipped; facts naming their counters as
-bits, a send's fact adding to its slots too, unnested from arrays), so the ratio measures
-judging alone; for the same reason A's rollup tables lose their foreign keys and gain
-``rollup_campaign_leads`` as B's do (migrations 0012 and 0013). Left out: the new code joins
-events to their messages once for four uses (measured no faster: 169.1 against 168.9 s of
-one first full refresh at 10M events). Each step
-runs in a fresh child process of this file (``--worker``): ``.venv/bin/python`` with
+bits, a send's fact adding to its slots too, unnested from arrays; ``fine``'s counters cast
+to ``integer``), so the ratio measures judging alone; for the same reason A's rollup tables
+lose their foreign keys and gain ``rollup_campaign_leads`` as B's do (migrations 0012 and
+0013). Left out: the new code joins events to their messages once for four uses (measured
+no faster: 169.1 against 168.9 s of one first full refresh at 10M events). Each step runs
+in a fresh child process of this file (``--worker``): ``.venv/bin/python`` with
 ``PYTHONPATH`` and the working directory set to the tree of its code (the old work tree, or
 this repository; this repository's ``cli`` first, which ``bench/_common.py`` imports from),
 which times the call and prints its seconds, load average and peak RSS as JSON. Old and
