@@ -77,13 +77,17 @@ def _bits(conditions: Iterable[tuple[str, str]]) -> str:
                       for name, test in conditions)
 
 
+def _reply_counter(classification: str) -> str:
+    """The bit of the replies counter a reply of this class adds to."""
+    return "CASE " + " ".join(f"WHEN {reply_is(c, classification)} THEN {_bit(c)}"
+                              for c in REPLY_COUNTERS) + f" ELSE {_bit('replies_other')} END"
+
+
 # The counter each event adds to: failures, opens, clicks, replies by their reply's class.
 EVERY_EVENT = f"""CASE ev.type WHEN 'failed' THEN {_bit("failed")}
         WHEN 'opened' THEN {_bit("total_opens")}
         WHEN 'clicked' THEN {_bit("total_clicks")}
-        ELSE CASE {" ".join(f"WHEN {reply_is(c, 'ev.classification')} THEN {_bit(c)}"
-                            for c in REPLY_COUNTERS)}
-             ELSE {_bit("replies_other")} END
+        ELSE {_reply_counter("ev.classification")}
     END"""
 
 
@@ -345,11 +349,6 @@ def _add(table: str, key: str, upsert: bool, columns: tuple[str, ...] = COUNTERS
         return ""
     changes = ", ".join(f"{name} = {table}.{name} + EXCLUDED.{name}" for name in columns)
     return f"ON CONFLICT ({key}) DO UPDATE SET {changes}"
-
-
-def _reply_counter(classification: str) -> str:
-    return "CASE " + " ".join(f"WHEN {reply_is(c, classification)} THEN {_bit(c)}"
-                              for c in REPLY_COUNTERS) + f" ELSE {_bit('replies_other')} END"
 
 
 # Manual reclassifications (``reply_corrections``) of replies already in the rollups at
