@@ -159,8 +159,12 @@ def judge_clients_sql(source: Source, rules: Rules) -> str:
 
 
 def _firsts() -> str:
+    """The firsts but ``opened``: every open is a person's or a machine's, so a message's
+    first open is the earlier of their firsts (``firsts``), one aggregate fewer over every
+    event."""
     return ",\n        ".join(
         f"min(occurred_at) FILTER (WHERE {condition}) AS {name}" for name, condition in FIRSTS
+        if name != "opened"
     )
 
 
@@ -232,10 +236,11 @@ def events_sql(source: Source, rules: Rules, *, since: bool) -> str:
 
     Judging adds as little relational work as it can to the counting without it. An open's
     verdict is what it carries (``client``), so the firsts of people's and machines' opens
-    are two more aggregates of ``firsts`` and its totals are counted in the same join to its
-    message as before. Only clicks need their message (its delivery, its first click: the
-    timing rules): they are joined to it once (``clicks``), their links counted within the
-    window (``bursts``), judged (``judged``) and their firsts taken (``click_people``). The
+    take the place of the first open's aggregate in ``firsts`` (one more, not two) and its
+    totals are counted in the same join to its message as before. Only clicks need their
+    message (its delivery, its first click: the timing rules): they are joined to it once
+    (``clicks``), whether several links were clicked within the window found (``bursts``),
+    judged (``judged``) and their firsts taken (``click_people``). The
     people's firsts are facts of their own only where they differ from the message's first
     open or click; a person's total adds to the same fact as the total (``_bit``).
     """
@@ -249,12 +254,14 @@ WITH ev AS MATERIALIZED (
     {older}
 ),
 firsts AS (
-    SELECT message_id, sign,
-        {_firsts()},
-        bool_or(type = 'failed') AS failed_any,
-        min(occurred_at) FILTER (WHERE type = 'opened' AND client NOT {machine}) AS human_open,
-        min(occurred_at) FILTER (WHERE type = 'opened' AND client {machine}) AS machine_open
-    FROM ev GROUP BY message_id, sign
+    SELECT *, least(human_open, machine_open) AS opened FROM (
+        SELECT message_id, sign,
+            {_firsts()},
+            bool_or(type = 'failed') AS failed_any,
+            min(occurred_at) FILTER (WHERE type = 'opened' AND client NOT {machine}) AS human_open,
+            min(occurred_at) FILTER (WHERE type = 'opened' AND client {machine}) AS machine_open
+        FROM ev GROUP BY message_id, sign
+    ) f
 ),
 msg AS MATERIALIZED (
     SELECT f.*, m.campaign_id, m.account_id, m.provider, m.lead_id
@@ -274,7 +281,7 @@ clicks AS MATERIALIZED (
     FROM counted WHERE type = 'clicked'
 ),
 bursts AS (
-    SELECT message_id, sign, count(DISTINCT link) AS links
+    SELECT message_id, sign, min(link) <> max(link) AS several_links
     FROM clicks
     WHERE occurred_at < clicked + make_interval(secs => {rules.links_at_once_seconds})
     GROUP BY 1, 2
