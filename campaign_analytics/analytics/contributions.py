@@ -395,6 +395,12 @@ per_lead AS (
 )"""
 
 
+# A reason number is a ``smallint``, below PACK; an id below PACKED_BELOW times PACK is a
+# ``bigint``.
+PACK = 1 << 16
+PACKED_BELOW = 1 << 47
+
+
 @dataclass(frozen=True)
 class Verdicts:
     """Which verdicts of ``engaged`` to store, as numbers (``reason_ids``: the
@@ -414,13 +420,24 @@ class Verdicts:
     reason_ids: tuple[int, ...]
     since_judged: bool = False
     stored: bool = True
+    # Whether every id to store is below ``PACKED_BELOW`` (the watermark is), so that
+    # ``id * PACK + reason_id`` is a bigint. Sorted as that one number (PostgreSQL sorts a
+    # single by-value column without forming a row for each), not as (id, reason) rows,
+    # 2.62M verdicts (10M events) take 98 against 222 MB and 0.8 against 1.8 s. Past 140
+    # trillion events the rows are sorted.
+    packed: bool = True
 
     def sql(self) -> str:
         number = f"(ARRAY[{', '.join(map(str, self.reason_ids))}]::smallint[])[reason + 1]"
 
         def insert(which: str = "") -> str:
-            return f"""INSERT INTO event_verdicts (event_id, reason_id)
+            if not self.packed:
+                return f"""INSERT INTO event_verdicts (event_id, reason_id)
     SELECT id, {number} FROM engaged WHERE sign = 1 {which} ORDER BY id"""
+            return f"""INSERT INTO event_verdicts (event_id, reason_id)
+    SELECT key / {PACK}, (key % {PACK})::smallint FROM (
+        SELECT id * {PACK} + {number} AS key FROM engaged WHERE sign = 1 {which}
+        ORDER BY 1 OFFSET 0) packed"""
 
         if not self.stored:
             return f"\nby_verdict AS (\n    {insert()}\n),"

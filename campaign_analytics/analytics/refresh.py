@@ -39,6 +39,7 @@ from ..models import (
 from .contributions import (
     CORRECTIONS,
     FILL_SCOPE_EVENTS,
+    PACKED_BELOW,
     ROLLUP_TABLES,
     SCOPE,
     WORKSPACE,
@@ -126,6 +127,7 @@ def _run(
     state = conn.execute(select(RefreshState).where(
         RefreshState.workspace_id == workspace_id)).one_or_none()
     previous = state.watermark if state is not None else 0
+    verdicts = replace(verdicts, packed=max(watermark, previous) < PACKED_BELOW)
     # Rollups and verdicts made under other engagement rules are re-made whole: history is
     # re-classified, and an increment never mixes the two rule sets.
     same_rules = state is not None and state.engagement_rules == rules.fingerprint

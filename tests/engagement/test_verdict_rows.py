@@ -4,14 +4,17 @@ reasons are numbered once (``verdict_reasons``)."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
 
+from campaign_analytics.analytics import refresh as refreshing
 from campaign_analytics.analytics.refresh import RefreshMode, refresh
 from campaign_analytics.db import Database
 from campaign_analytics.engagement.reasons import reason_ids
 from campaign_analytics.engagement.rules import load_rules
 from campaign_analytics.jobs import runner
 from campaign_analytics.settings import Settings
+from tests.engagement.stored import NAMED_VERDICTS
 from tests.world import World, count
 
 VERDICTS = "SELECT count(*) FROM event_verdicts WHERE event_id = ANY(:events)"
@@ -60,3 +63,43 @@ def test_numbering_reasons_again_draws_no_number(db: Database) -> None:
         named = conn.execute(text("SELECT verdict, reason FROM verdict_reasons WHERE id = :n"),
                              {"n": numbers[rules.code("apple_mpp")]}).one()
     assert tuple(named) == ("machine", "apple_mpp")
+
+
+def stored_verdicts(db: Database, workspace_id: str) -> dict[str, tuple[str, str]]:
+    with db.engine.connect() as conn:
+        return {external: (verdict, reason) for external, verdict, reason in conn.execute(text(
+            f"SELECT e.external_id, v.verdict, v.reason FROM {NAMED_VERDICTS} v "
+            "JOIN email_events e ON e.id = v.event_id WHERE v.workspace_id = :w"),
+            {"w": workspace_id})}
+
+
+def test_verdicts_sorted_as_rows_or_packed_into_one_number_are_the_same(
+    world: World, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Verdicts are sorted as ``id * PACK + reason`` while ids are small enough, else as
+    rows: both store every event's own verdict."""
+    scanner, apple = "Mozilla/5.0 (compatible; Proofpoint URL Defense)", "Mozilla/5.0"
+    message = "vr-packed"
+    world.post([world.sent(message, world.lead()), world.event("delivered", message, 0.01),
+                world.event("opened", message, 1, user_agent=apple, ip="17.58.1.1"),
+                world.event("opened", message, 60, user_agent="Thunderbird/115.0"),
+                world.event("clicked", message, 0.02, url="https://a.example/1",
+                            user_agent=scanner),
+                world.event("clicked", message, 90, url="https://a.example/2"),
+                world.event("opened", message, 95, http_method="HEAD", user_agent="x")])
+    monkeypatch.setattr(refreshing, "PACKED_BELOW", 0)
+    refresh(db, world.tenant.id, RefreshMode.FULL)
+    as_rows = stored_verdicts(db, world.tenant.id)
+    monkeypatch.undo()
+    with db.engine.begin() as conn:  # as if never refreshed: every verdict stored again
+        conn.execute(text("DELETE FROM event_verdicts WHERE event_id IN "
+                          "(SELECT id FROM email_events WHERE workspace_id = :w)"),
+                     {"w": world.tenant.id})
+        conn.execute(text("DELETE FROM refresh_state WHERE workspace_id = :w"),
+                     {"w": world.tenant.id})
+    refresh(db, world.tenant.id, RefreshMode.FULL)
+    packed = stored_verdicts(db, world.tenant.id)
+    assert packed == as_rows
+    assert sorted(packed.values()) == sorted([
+        ("machine", "apple_mpp"), ("human", "person"), ("machine", "scanner_user_agent"),
+        ("unknown", "no_client_data"), ("machine", "head_request")])
