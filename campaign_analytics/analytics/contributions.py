@@ -29,15 +29,16 @@ from ..models.rollup import COUNTERS, LEAD_COUNTS
 
 BUCKET = "date_bin('15 minutes', {at}, TIMESTAMPTZ '2000-01-01 00:00:00+00')"
 
-# Unique counts: the rollup column, and the events whose first occurrence it counts.
-FIRSTS: tuple[tuple[str, str], ...] = (
+# Unique counts: the rollup column, and the events whose first occurrence it counts (None:
+# a first open is the earlier of the people's and the machines', see ``_firsts``).
+FIRSTS: tuple[tuple[str, str | None], ...] = (
     ("sent", "type = 'sent'"),
     ("delivered", "type = 'delivered'"),
     ("bounced_hard", "type = 'bounced' AND bounce_type = 'hard'"),
     ("bounced_soft", "type = 'bounced' AND bounce_type = 'soft'"),
     ("spam_complaints", "type = 'spam_complaint'"),
     ("unsubscribes", "type = 'unsubscribed'"),
-    ("opened", "type = 'opened'"),
+    ("opened", None),
     ("clicked", "type = 'clicked'"),
     ("replied", "type = 'replied'"),
 )
@@ -159,12 +160,13 @@ def judge_clients_sql(source: Source, rules: Rules) -> str:
 
 
 def _firsts() -> str:
-    """The firsts but ``opened``: every open is a person's or a machine's, so a message's
-    first open is the earlier of their firsts (``firsts``), one aggregate fewer over every
+    """The firsts but ``opened``: every open's ``client`` is a code (``client_sql``), a
+    machine's or not, so a message's first open is the earlier of the two firsts the
+    people's and machines' counts need anyway (``firsts``): one aggregate fewer over every
     event."""
     return ",\n        ".join(
         f"min(occurred_at) FILTER (WHERE {condition}) AS {name}" for name, condition in FIRSTS
-        if name != "opened"
+        if condition is not None
     )
 
 
@@ -239,8 +241,9 @@ def events_sql(source: Source, rules: Rules, *, since: bool) -> str:
     take the place of the first open's aggregate in ``firsts`` (one more, not two) and its
     totals are counted in the same join to its message as before. Only clicks need their
     message (its delivery, its first click: the timing rules): they are joined to it once
-    (``clicks``), whether several links were clicked within the window found (``bursts``),
-    judged (``judged``) and their firsts taken (``click_people``). The
+    (``clicks``), whether several links were clicked within the window found (``bursts``:
+    the least and the greatest link differ, a hash aggregate where counting distinct links
+    took a sort), judged (``judged``) and their firsts taken (``click_people``). The
     people's firsts are facts of their own only where they differ from the message's first
     open or click; a person's total adds to the same fact as the total (``_bit``).
     """
@@ -395,8 +398,8 @@ per_lead AS (
 )"""
 
 
-# A reason number is a ``smallint``, below PACK; an id below PACKED_BELOW times PACK is a
-# ``bigint``.
+# Verdicts are sorted as ``id * PACK + reason number``: a reason number (a ``smallint``,
+# at least 1) is below PACK, and for an id below PACKED_BELOW the key fits a ``bigint``.
 PACK = 1 << 16
 PACKED_BELOW = 1 << 47
 
@@ -420,12 +423,11 @@ class Verdicts:
     reason_ids: tuple[int, ...]
     since_judged: bool = False
     stored: bool = True
-    # Whether every id to store is below ``PACKED_BELOW`` (the watermark is), so that
-    # ``id * PACK + reason_id`` is a bigint. Sorted as that one number (PostgreSQL sorts a
-    # single by-value column without forming a row for each), not as (id, reason) rows,
-    # 2.62M verdicts (10M events) take 98 against 222 MB and 0.8 against 1.8 s. Past 140
-    # trillion events the rows are sorted.
-    packed: bool = True
+    # Whether every id to store is below ``PACKED_BELOW`` (the watermark is; ``refresh``
+    # sets it). Sorted as one number (PostgreSQL sorts a single by-value column without
+    # forming a row for each), not as (id, reason) rows: 2.62M verdicts (10M events) take
+    # 98 against 222 MB and 0.8 against 1.8 s. Past id 2^47 (1.4e14) the rows are sorted.
+    packed: bool = False
 
     def sql(self) -> str:
         number = f"(ARRAY[{', '.join(map(str, self.reason_ids))}]::smallint[])[reason + 1]"
@@ -437,7 +439,7 @@ class Verdicts:
             return f"""INSERT INTO event_verdicts (event_id, reason_id)
     SELECT key / {PACK}, (key % {PACK})::smallint FROM (
         SELECT id * {PACK} + {number} AS key FROM engaged WHERE sign = 1 {which}
-        ORDER BY 1 OFFSET 0) packed"""
+        ORDER BY 1) packed"""
 
         if not self.stored:
             return f"\nby_verdict AS (\n    {insert()}\n),"

@@ -126,8 +126,7 @@ def click_verdict_sql(rules: Rules, click: str = "c", burst: str = "b") -> str:
     """The final reason code of a click: what it carries, else the timing rules (an open's
     is what it carries). ``click`` also has its message's firsts ``sent``, ``delivered`` and
     ``clicked``; ``burst.several_links`` says whether more than one link was clicked within
-    the window after the first click (the least and the greatest differ: a hash aggregate,
-    where counting distinct links took a sort)."""
+    the window after the first click (NULL: no burst row)."""
     undecided = f"{click}.client IN ({rules.code('person')}, {rules.code('no_client_data')})"
     too_fast = (f"{click}.occurred_at < coalesce({click}.delivered, {click}.sent) "
                 f"+ make_interval(secs => {rules.click_too_fast_seconds})")

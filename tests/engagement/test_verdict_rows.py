@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from campaign_analytics.analytics import refresh as refreshing
+from campaign_analytics.analytics.contributions import PACK, Verdicts
 from campaign_analytics.analytics.refresh import RefreshMode, refresh
 from campaign_analytics.db import Database
 from campaign_analytics.engagement.reasons import reason_ids
@@ -66,6 +66,7 @@ def test_numbering_reasons_again_draws_no_number(db: Database) -> None:
 
 
 def stored_verdicts(db: Database, workspace_id: str) -> dict[str, tuple[str, str]]:
+    """external id -> (verdict, reason) of each stored verdict of the workspace."""
     with db.engine.connect() as conn:
         return {external: (verdict, reason) for external, verdict, reason in conn.execute(text(
             f"SELECT e.external_id, v.verdict, v.reason FROM {NAMED_VERDICTS} v "
@@ -73,25 +74,39 @@ def stored_verdicts(db: Database, workspace_id: str) -> dict[str, tuple[str, str
             {"w": workspace_id})}
 
 
+def test_verdicts_sort_packed_into_one_number_only_when_asked() -> None:
+    for stored in (False, True):
+        rows, packed = (Verdicts((1, 2), stored=stored, packed=flag).sql()
+                        for flag in (False, True))
+        assert f"* {PACK}" in packed and f"* {PACK}" not in rows
+        assert "ORDER BY id" in rows and "ORDER BY id" not in packed
+
+
 def test_verdicts_sorted_as_rows_or_packed_into_one_number_are_the_same(
     world: World, db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Verdicts are sorted as ``id * PACK + reason`` while ids are small enough, else as
-    rows: both store every event's own verdict."""
+    rows: both store every event's own verdict, inserted or (an increment) upserted."""
     scanner, apple = "Mozilla/5.0 (compatible; Proofpoint URL Defense)", "Mozilla/5.0"
     message = "vr-packed"
-    world.post([world.sent(message, world.lead()), world.event("delivered", message, 0.01),
+    world.post([world.sent(message, world.lead()),
                 world.event("opened", message, 1, user_agent=apple, ip="17.58.1.1"),
                 world.event("opened", message, 60, user_agent="Thunderbird/115.0"),
-                world.event("clicked", message, 0.02, url="https://a.example/1",
-                            user_agent=scanner),
+                world.event("clicked", message, 0.05, url="https://a.example/1"),
                 world.event("clicked", message, 90, url="https://a.example/2"),
                 world.event("opened", message, 95, http_method="HEAD", user_agent="x")])
-    monkeypatch.setattr(refreshing, "PACKED_BELOW", 0)
-    refresh(db, world.tenant.id, RefreshMode.FULL)
-    as_rows = stored_verdicts(db, world.tenant.id)
-    monkeypatch.undo()
-    with db.engine.begin() as conn:  # as if never refreshed: every verdict stored again
+    # Then its delivery, 1.2 s before the first click (which becomes too fast), and a
+    # scanner's click: an increment that inserts one verdict and changes one.
+    later = [world.event("delivered", message, 0.03),
+             world.event("clicked", message, 120, url="https://a.example/3", user_agent=scanner)]
+    with monkeypatch.context() as patched:
+        patched.setattr("campaign_analytics.analytics.refresh.PACKED_BELOW", 0)
+        refresh(db, world.tenant.id, RefreshMode.FULL)
+        assert ("unknown", "no_client_data") in stored_verdicts(db, world.tenant.id).values()
+        world.post(later)
+        refresh(db, world.tenant.id, RefreshMode.INCREMENTAL)
+        as_rows = stored_verdicts(db, world.tenant.id)
+    with db.engine.begin() as conn:  # as if no verdict were stored: every one made again
         conn.execute(text("DELETE FROM event_verdicts WHERE event_id IN "
                           "(SELECT id FROM email_events WHERE workspace_id = :w)"),
                      {"w": world.tenant.id})
@@ -101,5 +116,6 @@ def test_verdicts_sorted_as_rows_or_packed_into_one_number_are_the_same(
     packed = stored_verdicts(db, world.tenant.id)
     assert packed == as_rows
     assert sorted(packed.values()) == sorted([
-        ("machine", "apple_mpp"), ("human", "person"), ("machine", "scanner_user_agent"),
-        ("unknown", "no_client_data"), ("machine", "head_request")])
+        ("machine", "apple_mpp"), ("human", "person"), ("machine", "too_fast"),
+        ("unknown", "no_client_data"), ("machine", "head_request"),
+        ("machine", "scanner_user_agent")])
