@@ -433,13 +433,11 @@ class Verdicts:
         number = f"(ARRAY[{', '.join(map(str, self.reason_ids))}]::smallint[])[reason + 1]"
 
         def insert(which: str = "") -> str:
-            if not self.packed:
-                return f"""INSERT INTO event_verdicts (event_id, reason_id)
-    SELECT id, {number} FROM engaged WHERE sign = 1 {which} ORDER BY id"""
-            return f"""INSERT INTO event_verdicts (event_id, reason_id)
-    SELECT key / {PACK}, (key % {PACK})::smallint FROM (
-        SELECT id * {PACK} + {number} AS key FROM engaged WHERE sign = 1 {which}
-        ORDER BY 1) packed"""
+            chosen = f"FROM engaged WHERE sign = 1 {which}"
+            rows = (f"""SELECT key / {PACK}, (key % {PACK})::smallint FROM (
+        SELECT id * {PACK} + {number} AS key {chosen} ORDER BY 1) packed"""
+                    if self.packed else f"SELECT id, {number} {chosen} ORDER BY id")
+            return f"INSERT INTO event_verdicts (event_id, reason_id)\n    {rows}"
 
         if not self.stored:
             return f"\nby_verdict AS (\n    {insert()}\n),"
