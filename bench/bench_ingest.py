@@ -4,7 +4,12 @@ In one run, on one throw-away database (``ca_bench_<hex>``, dropped at the end):
 
 * **bare COPY** — the same rows as they land in ``email_events`` (same columns), COPied from
   a CSV file into a plain table without indexes: the floor any ingestion path is held to.
-  It runs right before each measured path.
+  It runs right before each measured path, followed by two informative references (skip
+  them with ``--no-indexed-baseline``): the same COPY into a table with only the unique
+  ``(workspace_id, external_id)`` key that idempotency needs, and into a twin of
+  ``email_events`` as migrated (its indexes and foreign key). A path's ratio to the bare COPY
+  is bounded by the key-only one's (every path writes at least those rows and that key);
+  "vs idx" is its ratio to the twin.
 * **cli** — ``ingest_file`` (exactly what ``campaign-analytics ingest`` runs) on a JSON Lines
   file of N synthetic events (default 1,000,000): parsing, reference checks, staging COPY,
   ``INSERT … ON CONFLICT``, messages, replies (auto-classified), lead moves.
@@ -78,14 +83,32 @@ CREATE TABLE bench_plain_events (
     reason text, url text, user_agent text, ip varchar(45)
 )
 """
-# An informative second reference: the same COPY into a twin of email_events with its
-# indexes, identity, defaults, checks and foreign keys, i.e. what the schema alone costs.
+# Two informative references: the same COPY into a table with only the unique key that
+# idempotency by external_id needs (what any path that stores each event once must write),
+# and into a twin of email_events as migrated (indexes, identity, defaults, checks and its
+# one foreign key), i.e. what the events table alone costs.
+KEYED_TABLE = """
+CREATE TABLE bench_keyed_events (LIKE email_events INCLUDING DEFAULTS INCLUDING IDENTITY);
+CREATE UNIQUE INDEX ON bench_keyed_events (workspace_id, external_id)
+"""
 INDEXED_TABLE = """
 CREATE TABLE bench_indexed_events (LIKE email_events INCLUDING ALL);
-ALTER TABLE bench_indexed_events
-    ADD FOREIGN KEY (workspace_id) REFERENCES workspaces (id),
-    ADD FOREIGN KEY (campaign_id) REFERENCES campaigns (id)
+ALTER TABLE bench_indexed_events ADD FOREIGN KEY (campaign_id) REFERENCES campaigns (id)
 """
+
+
+@dataclass(frozen=True)
+class Target:
+    """A table the generated rows are COPied into for a reference figure."""
+
+    name: str
+    table: str
+    ddl: str
+
+
+PLAIN = Target("bare COPY", "bench_plain_events", PLAIN_TABLE)
+KEYED = Target("COPY unique key", "bench_keyed_events", KEYED_TABLE)
+INDEXED = Target("COPY indexed twin", "bench_indexed_events", INDEXED_TABLE)
 CAMPAIGNS = 4
 EVENTS_PER_LEAD = 12  # about 4 messages of ~2.8 events each
 DAY = 86_400.0
@@ -291,33 +314,40 @@ def checkpoint(url: str) -> None:
         pass  # needs superuser or pg_checkpoint; the figures are just noisier without it
 
 
-def bare_copy(url: str, csv_path: Path, events: int, label: str, *, indexed: bool = False,
+def copy_into(url: str, csv_path: Path, events: int, label: str, target: Target = PLAIN,
               baseline: Row | None = None) -> Row:
-    """COPY the CSV in one transaction into a plain, index-free table (the baseline of every
-    path) or, with ``indexed``, into a twin of email_events (indexes and foreign keys)."""
-    table, ddl = (("bench_indexed_events", INDEXED_TABLE) if indexed
-                  else ("bench_plain_events", PLAIN_TABLE))
+    """COPY the CSV in one transaction into ``target``: the plain, index-free table is the
+    baseline of every path; the others are references beside it."""
     checkpoint(url)
     columns = ", ".join(EVENT_COLUMNS)
     with psycopg.connect(url) as conn:
-        conn.execute(f"DROP TABLE IF EXISTS {table}")
-        conn.execute(ddl)
+        conn.execute(f"DROP TABLE IF EXISTS {target.table}")
+        conn.execute(target.ddl)
         conn.commit()
         with PeakRss({"bench": self_pid}) as rss:
             elapsed = timed()
             with conn.cursor() as cursor, cursor.copy(
-                f"COPY {table} ({columns}) FROM STDIN (FORMAT csv, HEADER true)"
+                f"COPY {target.table} ({columns}) FROM STDIN (FORMAT csv, HEADER true)"
             ) as copy, csv_path.open("rb") as source:
                 while chunk := source.read(1 << 20):
                     copy.write(chunk)
             conn.commit()
             seconds = elapsed()
-        stored = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
-        conn.execute(f"DROP TABLE {table}")
+        stored = conn.execute(f"SELECT count(*) FROM {target.table}").fetchone()
+        conn.execute(f"DROP TABLE {target.table}")
         conn.commit()
     assert stored is not None and stored[0] == events, f"COPY stored {stored}, not {events}"
-    name = f"COPY indexed twin ({label})" if indexed else f"bare COPY ({label})"
-    return Row(name, events, seconds, rss_text(rss), baseline)
+    return Row(f"{target.name} ({label})", events, seconds, rss_text(rss), baseline)
+
+
+def copies(url: str, csv_path: Path, events: int, label: str,
+           references: bool) -> tuple[Row, list[Row]]:
+    """The bare COPY (the baseline) and, with ``references``, the key-only and indexed-twin
+    COPYs of the same rows, indexed twin last."""
+    baseline = copy_into(url, csv_path, events, label)
+    targets = (KEYED, INDEXED) if references else ()
+    return baseline, [baseline] + [copy_into(url, csv_path, events, label, target, baseline)
+                                   for target in targets]
 
 
 def batch_profile(seconds: list[float]) -> str:
@@ -538,10 +568,11 @@ def docs_line(rows: list[Row], events: int) -> str:
         if row.baseline is None:
             continue
         if row.path.startswith("COPY"):
-            if any(part.startswith("COPY") for part in parts):
-                continue
-            parts.append(f"COPY into an indexed twin of email_events {row.rate / 1000:,.0f}k "
-                         f"ev/s = {row.rate / row.baseline.rate:.2f}x")
+            what = ("the unique key alone" if row.path.startswith(KEYED.name)
+                    else "an indexed twin of email_events")
+            if not any(what in part for part in parts):
+                parts.append(f"COPY into {what} {row.rate / 1000:,.0f}k ev/s = "
+                             f"{row.rate / row.baseline.rate:.2f}x")
             continue
         name = "CLI" if row.path.startswith("cli") else "HTTP"
         parts.append(f"{name} {row.rate / 1000:,.1f}k ev/s = {row.rate / row.baseline.rate:.2f}"
@@ -570,7 +601,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--file-batch", type=int, default=FILE_BATCH, help="ingest_file batch")
     parser.add_argument("--seed", type=int, default=20_240_601)
     parser.add_argument("--no-indexed-baseline", action="store_true",
-                        help="skip the informative COPY into an indexed twin of email_events")
+                        help="skip the informative COPYs (unique key only, indexed twin)")
     return parser.parse_args(argv)
 
 
@@ -605,28 +636,24 @@ def main(argv: list[str] | None = None) -> int:
                   f"\nmix: {mix}")
             if "cli" in paths:
                 fx, exp = fixtures["cli"], expected["cli"]
-                baseline = bare_copy(url, work / "cli.csv", exp.events, "cli rows")
-                rows.append(baseline)
-                if not args.no_indexed_baseline:
-                    rows.append(bare_copy(url, work / "cli.csv", exp.events, "cli rows",
-                                          indexed=True, baseline=baseline))
+                baseline, references = copies(url, work / "cli.csv", exp.events, "cli rows",
+                                              not args.no_indexed_baseline)
+                rows += references
                 cli = run_cli(url, db, fx, work / "cli.jsonl", baseline, args.file_batch)
-                cli.indexed = None if args.no_indexed_baseline else rows[-1]
+                cli.indexed = references[-1] if len(references) > 1 else None
                 rows.append(cli)
                 print(f"cli: {cli.note}")
                 problems += check(db, fx, exp, cli.events)
             if "http" in paths:
                 fx, exp = fixtures["http"], expected["http"]
-                baseline = bare_copy(url, work / "http.csv", exp.events, "http rows")
-                rows.append(baseline)
-                if not args.no_indexed_baseline:
-                    rows.append(bare_copy(url, work / "http.csv", exp.events, "http rows",
-                                          indexed=True, baseline=baseline))
+                baseline, references = copies(url, work / "http.csv", exp.events, "http rows",
+                                              not args.no_indexed_baseline)
+                rows += references
                 client, server = run_http(
                     url, fx, work / "http.jsonl", baseline, redis_url=args.redis_url,
                     workers=args.workers, clients=args.clients, batch=args.batch,
                     log=work / "gunicorn.log")
-                client.indexed = None if args.no_indexed_baseline else rows[-1]
+                client.indexed = references[-1] if len(references) > 1 else None
                 rows += [client, server]
                 print(f"http: {client.note}")
                 problems += check(db, fx, exp, client.events)
