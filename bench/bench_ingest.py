@@ -636,24 +636,24 @@ def main(argv: list[str] | None = None) -> int:
                   f"\nmix: {mix}")
             if "cli" in paths:
                 fx, exp = fixtures["cli"], expected["cli"]
-                baseline, references = copies(url, work / "cli.csv", exp.events, "cli rows",
+                baseline, copied = copies(url, work / "cli.csv", exp.events, "cli rows",
                                               not args.no_indexed_baseline)
-                rows += references
+                rows += copied
                 cli = run_cli(url, db, fx, work / "cli.jsonl", baseline, args.file_batch)
-                cli.indexed = references[-1] if len(references) > 1 else None
+                cli.indexed = copied[-1] if len(copied) > 1 else None
                 rows.append(cli)
                 print(f"cli: {cli.note}")
                 problems += check(db, fx, exp, cli.events)
             if "http" in paths:
                 fx, exp = fixtures["http"], expected["http"]
-                baseline, references = copies(url, work / "http.csv", exp.events, "http rows",
+                baseline, copied = copies(url, work / "http.csv", exp.events, "http rows",
                                               not args.no_indexed_baseline)
-                rows += references
+                rows += copied
                 client, server = run_http(
                     url, fx, work / "http.jsonl", baseline, redis_url=args.redis_url,
                     workers=args.workers, clients=args.clients, batch=args.batch,
                     log=work / "gunicorn.log")
-                client.indexed = references[-1] if len(references) > 1 else None
+                client.indexed = copied[-1] if len(copied) > 1 else None
                 rows += [client, server]
                 print(f"http: {client.note}")
                 problems += check(db, fx, exp, client.events)
